@@ -1,0 +1,1190 @@
+/**
+ * The embedded store: one DuckDB file (or `:memory:`) holding the time series and airlake's own records.
+ *
+ * DuckDB allows one writing process per file and one writer at a time inside it, so every write goes through
+ * one connection in call order; reads use a small pool of other connections and see committed writes.
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBValue,
+  StatementType,
+  timestampValue,
+} from '@duckdb/node-api'
+import { AirlakeError, wrapError } from '../../core/errors.js'
+import { type Logger, silentLogger } from '../../core/ports/logger.js'
+import type {
+  ArmState,
+  ModelRecord,
+  ModelVersionRecord,
+  RunLogLine,
+  RunRecord,
+  RunStatus,
+  SelectionEvent,
+  SeriesPageQuery,
+  ShadowForecast,
+  Store,
+} from '../../core/ports/store.js'
+import type { TimeMs } from '../../core/time.js'
+import type {
+  ApiKeyRecord,
+  Device,
+  Prediction,
+  Reading,
+  Rejection,
+  StoredRejection,
+  WriteReport,
+} from '../../core/types.js'
+import { duckdbMigrations } from './duckdb-migrations.js'
+
+type Row = Record<string, unknown>
+
+/** How many connections serve reads (DuckDB parallelises each query over its own threads). */
+const READ_CONNECTIONS = 2
+/** Rows per multi-row INSERT for the small tables (rejections, shadow forecasts, events). */
+const VALUES_CHUNK = 500
+/** Default `limit` of the newest-first listings. */
+const DEFAULT_LIST_LIMIT = 100
+
+/**
+ * `Store` on DuckDB (`@duckdb/node-api`). Times are `TIMESTAMP` columns holding UTC; the port speaks epoch ms.
+ * Bulk writes append to a connection-local staging table and upsert from it in one transaction, so a batch is
+ * stored whole or not at all. A device described before any reading reports first/last seen as 0.
+ *
+ * @example
+ * const store = await DuckdbStore.open('.airlake/airlake.duckdb')
+ * await store.writeReadings([{ time: Date.UTC(2024, 0, 1), deviceId: 'dev1', measure: 'iaq', value: 51, source: 'http' }])
+ */
+export class DuckdbStore implements Store {
+  readonly kind = 'duckdb'
+  private writeTail: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  private constructor(
+    private readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly readers: ConnectionPool,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the store at `path` (`:memory:` for a private in-memory store) and runs the
+   * migrations. Throws CONFLICT when another process holds the file, STORE_UNAVAILABLE for other failures.
+   */
+  static async open(path: string, options: { logger?: Logger } = {}): Promise<DuckdbStore> {
+    const logger = (options.logger ?? silentLogger).child({ store: 'duckdb' })
+    let instance: DuckDBInstance
+    try {
+      if (path !== ':memory:') await mkdir(dirname(path), { recursive: true })
+      instance = await DuckDBInstance.create(path)
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      if (/could not set lock on file/i.test(detail)) {
+        throw new AirlakeError(
+          'CONFLICT',
+          `the embedded store ${path} is in use by another airlake process (probably \`airlake serve\`): stop it, or run this command against the server's API, or set DATABASE_URL=postgres://… to share a store`,
+          { cause: error },
+        )
+      }
+      throw wrapError(
+        error,
+        'STORE_UNAVAILABLE',
+        `cannot open the DuckDB store ${path} (check that the folder is writable and the file is a DuckDB database)`,
+      )
+    }
+    const connections: DuckDBConnection[] = []
+    try {
+      for (let i = 0; i <= READ_CONNECTIONS; i++) connections.push(await instance.connect())
+      const [writer, ...readers] = connections
+      const store = new DuckdbStore(path, instance, writer!, new ConnectionPool(readers), logger)
+      await store.migrate()
+      await store.createStagingTables()
+      return store
+    } catch (error) {
+      for (const connection of connections) connection.closeSync()
+      instance.closeSync()
+      throw wrapError(error, 'STORE_UNAVAILABLE', `cannot prepare the DuckDB store ${path}`)
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.write('running migrations', async (c) => {
+      await c.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        applied_at TIMESTAMP NOT NULL
+      )`)
+      const applied = new Set(
+        (await all(c, 'SELECT version FROM schema_migrations')).map((row) => Number(row.version)),
+      )
+      for (const migration of duckdbMigrations) {
+        if (applied.has(migration.version)) continue
+        await transaction(c, async () => {
+          for (const statement of migration.statements) await c.run(statement)
+          await c.run('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            ts(Date.now()),
+          ])
+        })
+        this.logger.info('applied store migration', { version: migration.version, name: migration.name })
+      }
+    })
+  }
+
+  async ping(): Promise<void> {
+    await this.read('ping', 'SELECT 1')
+  }
+
+  async query(sql: string, params: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
+    const values = params.map(toQueryParam)
+    this.assertOpen()
+    return this.readers
+      .use(async (c) => {
+        const prepared = await c.prepare(sql)
+        try {
+          if (
+            prepared.statementType !== StatementType.SELECT &&
+            prepared.statementType !== StatementType.EXPLAIN
+          ) {
+            throw new AirlakeError(
+              'BAD_REQUEST',
+              'only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here',
+            )
+          }
+          if (values.length > 0) prepared.bind(values)
+          const reader = await prepared.runAndReadAll()
+          return reader.getRowObjectsJS().map(plainRow)
+        } finally {
+          prepared.destroySync()
+        }
+      })
+      .catch((error: unknown) => {
+        throw wrapError(error, 'BAD_REQUEST', 'the query failed')
+      })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.writeTail
+    await this.readers.drain()
+    this.writer.closeSync()
+    this.readers.closeAll()
+    this.instance.closeSync()
+  }
+
+  // readings
+
+  async writeReadings(rows: readonly Reading[]): Promise<WriteReport> {
+    if (rows.length === 0) return { stored: 0 }
+    rows.forEach(checkReading)
+    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}`)
+    return this.write('writing readings', async (c) => {
+      try {
+        const appender = await c.createAppender('readings_stage', 'main', 'temp')
+        try {
+          for (const r of unique) {
+            appender.appendBigInt(BigInt(r.time))
+            appender.appendVarchar(r.deviceId)
+            appender.appendVarchar(r.measure)
+            appender.appendDouble(r.value)
+            appender.appendVarchar(r.source)
+            appender.endRow()
+          }
+          appender.flushSync()
+        } finally {
+          appender.closeSync()
+        }
+        await transaction(c, async () => {
+          await c.run(
+            `INSERT OR REPLACE INTO readings (time, device_id, measure, value, source)
+             SELECT epoch_ms(time_ms), device_id, measure, value, source FROM readings_stage`,
+          )
+          await c.run(
+            `INSERT INTO devices (id, source, first_seen, last_seen)
+             SELECT device_id, arg_min(source, time_ms), epoch_ms(min(time_ms)), epoch_ms(max(time_ms))
+             FROM readings_stage GROUP BY device_id
+             ON CONFLICT (id) DO UPDATE SET
+               first_seen = least(coalesce(devices.first_seen, excluded.first_seen), excluded.first_seen),
+               last_seen = greatest(coalesce(devices.last_seen, excluded.last_seen), excluded.last_seen)`,
+          )
+          await c.run(
+            `INSERT INTO latest_readings
+             SELECT device_id, measure, epoch_ms(max(time_ms)), arg_max(value, time_ms), arg_max(source, time_ms)
+             FROM readings_stage GROUP BY device_id, measure
+             ON CONFLICT (device_id, measure) DO UPDATE SET
+               time = excluded.time, value = excluded.value, source = excluded.source
+             WHERE excluded.time >= latest_readings.time`,
+          )
+        })
+      } finally {
+        await c.run('DELETE FROM readings_stage')
+      }
+      return { stored: unique.length }
+    })
+  }
+
+  async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
+    const rows = await this.seriesPage('readings', 'measure', 'source', query)
+    return rows.map(toReading)
+  }
+
+  async readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]> {
+    checkTime(from, 'from')
+    checkTime(to, 'to')
+    const rows = await this.read(
+      'reading a series',
+      `SELECT epoch_ms(time) AS time, device_id, measure, value, source FROM readings
+       WHERE device_id = $1 AND measure = $2 AND time >= $3 AND time <= $4 ORDER BY time`,
+      [deviceId, measure, ts(from), ts(to)],
+    )
+    return rows.map(toReading)
+  }
+
+  async latestReadings(): Promise<Reading[]> {
+    const rows = await this.read(
+      'reading the latest readings',
+      `SELECT epoch_ms(time) AS time, device_id, measure, value, source
+       FROM latest_readings ORDER BY device_id, measure`,
+    )
+    return rows.map(toReading)
+  }
+
+  async listMeasures(deviceId?: string): Promise<string[]> {
+    const rows =
+      deviceId === undefined
+        ? await this.read('listing measures', 'SELECT DISTINCT measure FROM latest_readings ORDER BY measure')
+        : await this.read(
+            'listing measures',
+            'SELECT measure FROM latest_readings WHERE device_id = $1 ORDER BY measure',
+            [deviceId],
+          )
+    return rows.map((row) => String(row.measure))
+  }
+
+  async countReadings(filter: { deviceId?: string; source?: string } = {}): Promise<number> {
+    const where = conditions({ device_id: filter.deviceId, source: filter.source })
+    const rows = await this.read(
+      'counting readings',
+      `SELECT count(*) AS n FROM readings${where.sql}`,
+      where.params,
+    )
+    return Number(rows[0]?.n ?? 0)
+  }
+
+  async deleteReadingsBefore(time: TimeMs): Promise<number> {
+    checkTime(time, 'time')
+    return this.write('deleting old readings', (c) =>
+      transaction(c, async () => {
+        const result = await c.run('DELETE FROM readings WHERE time < $1', [ts(time)])
+        // A pair whose newest reading is older than the cut has no reading left at all.
+        await c.run('DELETE FROM latest_readings WHERE time < $1', [ts(time)])
+        return result.rowsChanged
+      }),
+    )
+  }
+
+  // predictions
+
+  async writePredictions(rows: readonly Prediction[]): Promise<WriteReport> {
+    if (rows.length === 0) return { stored: 0 }
+    rows.forEach(checkPrediction)
+    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`)
+    return this.write('writing predictions', async (c) => {
+      try {
+        const appender = await c.createAppender('predictions_stage', 'main', 'temp')
+        try {
+          for (const r of unique) {
+            appender.appendBigInt(BigInt(r.time))
+            appender.appendVarchar(r.deviceId)
+            appender.appendVarchar(r.measureName)
+            appender.appendDouble(r.value)
+            appender.appendVarchar(r.modelVersion)
+            appender.appendBigInt(BigInt(r.issuedAt))
+            appender.endRow()
+          }
+          appender.flushSync()
+        } finally {
+          appender.closeSync()
+        }
+        await c.run(
+          `INSERT OR REPLACE INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
+           SELECT epoch_ms(time_ms), device_id, measure_name, value, model_version, epoch_ms(issued_at_ms)
+           FROM predictions_stage`,
+        )
+      } finally {
+        await c.run('DELETE FROM predictions_stage')
+      }
+      return { stored: unique.length }
+    })
+  }
+
+  async predictionsPage(query: SeriesPageQuery): Promise<Prediction[]> {
+    const rows = await this.seriesPage(
+      'predictions',
+      'measure_name',
+      'model_version, epoch_ms(issued_at) AS issued_at',
+      query,
+    )
+    return rows.map(toPrediction)
+  }
+
+  async countPredictions(filter: { deviceId?: string } = {}): Promise<number> {
+    const where = conditions({ device_id: filter.deviceId })
+    const rows = await this.read(
+      'counting predictions',
+      `SELECT count(*) AS n FROM predictions${where.sql}`,
+      where.params,
+    )
+    return Number(rows[0]?.n ?? 0)
+  }
+
+  async deletePredictionsBefore(time: TimeMs): Promise<number> {
+    checkTime(time, 'time')
+    return this.write('deleting old predictions', async (c) => {
+      const result = await c.run('DELETE FROM predictions WHERE time < $1', [ts(time)])
+      return result.rowsChanged
+    })
+  }
+
+  // devices
+
+  async listDevices(): Promise<Device[]> {
+    const rows = await this.read('listing devices', `${DEVICE_SELECT} ORDER BY id`)
+    return rows.map(toDevice)
+  }
+
+  async getDevice(id: string): Promise<Device | undefined> {
+    const rows = await this.read('reading a device', `${DEVICE_SELECT} WHERE id = $1`, [id])
+    return rows[0] === undefined ? undefined : toDevice(rows[0])
+  }
+
+  async describeDevice(
+    device: Pick<Device, 'id' | 'source'> & { name?: string; location?: string },
+  ): Promise<void> {
+    await this.write('describing a device', (c) =>
+      c.run(
+        `INSERT INTO devices (id, name, source, location) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET
+           name = coalesce(excluded.name, devices.name),
+           source = excluded.source,
+           location = coalesce(excluded.location, devices.location)`,
+        [device.id, device.name ?? null, device.source, device.location ?? null],
+      ),
+    )
+  }
+
+  // rejections
+
+  async writeRejections(rows: readonly Rejection[]): Promise<void> {
+    if (rows.length === 0) return
+    for (const r of rows) checkTime(r.receivedAt, 'receivedAt')
+    await this.write('writing rejections', (c) =>
+      transaction(c, async () => {
+        for (const chunk of chunks(rows, VALUES_CHUNK)) {
+          await c.run(
+            `INSERT INTO rejected (received_at, source, reason, code, payload) VALUES ${placeholders(chunk.length, 5)}`,
+            chunk.flatMap((r) => [ts(r.receivedAt), r.source, r.reason, r.code, r.payload]),
+          )
+        }
+      }),
+    )
+  }
+
+  async listRejections(query: { source?: string; limit?: number } = {}): Promise<StoredRejection[]> {
+    const where = conditions({ source: query.source })
+    const rows = await this.read(
+      'listing rejections',
+      `SELECT id, epoch_ms(received_at) AS received_at, source, reason, code, payload FROM rejected${where.sql}
+       ORDER BY received_at DESC, id DESC LIMIT ${limitOf(query.limit)}`,
+      where.params,
+    )
+    return rows.map((row) => ({
+      id: Number(row.id),
+      receivedAt: Number(row.received_at),
+      source: String(row.source),
+      reason: String(row.reason),
+      code: String(row.code),
+      payload: String(row.payload),
+    }))
+  }
+
+  async countRejections(filter: { source?: string } = {}): Promise<number> {
+    const where = conditions({ source: filter.source })
+    const rows = await this.read(
+      'counting rejections',
+      `SELECT count(*) AS n FROM rejected${where.sql}`,
+      where.params,
+    )
+    return Number(rows[0]?.n ?? 0)
+  }
+
+  // api keys
+
+  async createKey(key: ApiKeyRecord): Promise<void> {
+    await this.write('creating an API key', (c) =>
+      c.run('INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6)', [
+        key.id,
+        key.name,
+        key.hash,
+        ts(key.createdAt),
+        tsOrNull(key.revokedAt),
+        tsOrNull(key.lastUsedAt),
+      ]),
+    )
+  }
+
+  async getKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const rows = await this.read('reading an API key', `${KEY_SELECT} WHERE id = $1`, [id])
+    return rows[0] === undefined ? undefined : toKey(rows[0])
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.read('listing API keys', `${KEY_SELECT} ORDER BY created_at, id`)
+    return rows.map(toKey)
+  }
+
+  async revokeKey(id: string, at: TimeMs): Promise<boolean> {
+    checkTime(at, 'at')
+    return this.write('revoking an API key', async (c) => {
+      const result = await c.run('UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1', [
+        id,
+        ts(at),
+      ])
+      return result.rowsChanged > 0
+    })
+  }
+
+  async touchKey(id: string, at: TimeMs): Promise<void> {
+    checkTime(at, 'at')
+    await this.write('touching an API key', (c) =>
+      c.run('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [id, ts(at)]),
+    )
+  }
+
+  // registry
+
+  async createModelVersion(
+    input: Omit<ModelVersionRecord, 'version'> & { task: string },
+  ): Promise<ModelVersionRecord> {
+    checkTime(input.createdAt, 'createdAt')
+    return this.write('registering a model version', (c) =>
+      transaction(c, async () => {
+        await c.run('INSERT INTO models VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [
+          input.model,
+          input.task,
+          ts(input.createdAt),
+        ])
+        const rows = await all(
+          c,
+          'SELECT coalesce(max(version), 0) + 1 AS version FROM model_versions WHERE model = $1',
+          [input.model],
+        )
+        const version = Number(rows[0]?.version ?? 1)
+        await c.run('INSERT INTO model_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+          input.model,
+          version,
+          input.algorithm,
+          JSON.stringify(input.signature),
+          JSON.stringify(input.metrics),
+          JSON.stringify(input.params),
+          input.snapshotId ?? null,
+          input.artifactKey,
+          input.runId ?? null,
+          ts(input.createdAt),
+          input.description ?? null,
+        ])
+        const { task: _task, ...record } = input
+        return { ...record, version }
+      }),
+    )
+  }
+
+  async getModel(name: string): Promise<ModelRecord | undefined> {
+    return (await this.models(name))[0]
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return this.models(undefined)
+  }
+
+  async getModelVersion(model: string, version: number): Promise<ModelVersionRecord | undefined> {
+    if (!Number.isSafeInteger(version)) return undefined
+    const rows = await this.read(
+      'reading a model version',
+      `${VERSION_SELECT} WHERE model = $1 AND version = $2`,
+      [model, version],
+    )
+    return rows[0] === undefined ? undefined : toModelVersion(rows[0])
+  }
+
+  async listModelVersions(model?: string): Promise<ModelVersionRecord[]> {
+    const where = conditions({ model })
+    const rows = await this.read(
+      'listing model versions',
+      `${VERSION_SELECT}${where.sql} ORDER BY created_at DESC, model, version DESC`,
+      where.params,
+    )
+    return rows.map(toModelVersion)
+  }
+
+  async setAlias(model: string, alias: string, version: number): Promise<void> {
+    await this.write('setting a model alias', async (c) => {
+      const found = Number.isSafeInteger(version)
+        ? await all(c, 'SELECT 1 FROM model_versions WHERE model = $1 AND version = $2', [model, version])
+        : []
+      if (found.length === 0) {
+        throw new AirlakeError(
+          'MODEL_NOT_FOUND',
+          `model ${model} has no version ${version}: see the registered versions with \`airlake models list\``,
+        )
+      }
+      await c.run(
+        `INSERT INTO model_aliases VALUES ($1, $2, $3)
+         ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version`,
+        [model, alias, version],
+      )
+    })
+  }
+
+  async deleteAlias(model: string, alias: string): Promise<boolean> {
+    return this.write('deleting a model alias', async (c) => {
+      const result = await c.run('DELETE FROM model_aliases WHERE model = $1 AND alias = $2', [model, alias])
+      return result.rowsChanged > 0
+    })
+  }
+
+  async listAliases(): Promise<Array<{ model: string; alias: string; version: number }>> {
+    const rows = await this.read(
+      'listing model aliases',
+      'SELECT model, alias, version FROM model_aliases ORDER BY model, alias',
+    )
+    return rows.map((row) => ({
+      model: String(row.model),
+      alias: String(row.alias),
+      version: Number(row.version),
+    }))
+  }
+
+  // runs
+
+  async saveRun(run: RunRecord): Promise<void> {
+    checkTime(run.createdAt, 'createdAt')
+    await this.write('saving a run', (c) =>
+      c.run('INSERT OR REPLACE INTO runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', [
+        run.id,
+        run.kind,
+        run.status,
+        JSON.stringify(run.params),
+        JSON.stringify(run.steps),
+        JSON.stringify(run.metrics),
+        JSON.stringify(run.artifacts),
+        ts(run.createdAt),
+        tsOrNull(run.startedAt),
+        tsOrNull(run.endedAt),
+        run.error ?? null,
+      ]),
+    )
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const rows = await this.read('reading a run', `${RUN_SELECT} WHERE id = $1`, [id])
+    return rows[0] === undefined ? undefined : toRun(rows[0])
+  }
+
+  async listRuns(query: { kind?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    const where = conditions({ kind: query.kind, status: query.status })
+    const rows = await this.read(
+      'listing runs',
+      `${RUN_SELECT}${where.sql} ORDER BY created_at DESC, id DESC LIMIT ${limitOf(query.limit)}`,
+      where.params,
+    )
+    return rows.map(toRun)
+  }
+
+  async appendRunLog(line: Omit<RunLogLine, 'seq'>): Promise<void> {
+    checkTime(line.time, 'time')
+    await this.write('appending a run log line', (c) =>
+      c.run(
+        `INSERT INTO run_logs
+         SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4 FROM run_logs WHERE run_id = $1`,
+        [line.runId, ts(line.time), line.level, line.message],
+      ),
+    )
+  }
+
+  async listRunLogs(runId: string, afterSeq = 0): Promise<RunLogLine[]> {
+    const rows = await this.read(
+      'reading run logs',
+      `SELECT run_id, seq, epoch_ms(time) AS time, level, message FROM run_logs
+       WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
+      [runId, Math.trunc(afterSeq)],
+    )
+    return rows.map((row) => ({
+      runId: String(row.run_id),
+      seq: Number(row.seq),
+      time: Number(row.time),
+      level: String(row.level) as RunLogLine['level'],
+      message: String(row.message),
+    }))
+  }
+
+  // model selection
+
+  async writeShadowForecasts(rows: readonly ShadowForecast[]): Promise<void> {
+    if (rows.length === 0) return
+    rows.forEach((r) => {
+      checkTime(r.time, 'time')
+      checkTime(r.issuedAt, 'issuedAt')
+    })
+    const unique = lastPerKey(
+      rows,
+      (r) =>
+        `${r.deviceId}\u0000${r.measure}\u0000${r.time}\u0000${r.selector}\u0000${r.horizon}\u0000${r.arm}`,
+    )
+    await this.write('writing shadow forecasts', (c) =>
+      transaction(c, async () => {
+        for (const chunk of chunks(unique, VALUES_CHUNK)) {
+          await c.run(
+            `INSERT OR REPLACE INTO shadow_forecasts
+             (selector, device_id, measure, time, horizon, arm, value, issued_at) VALUES ${placeholders(chunk.length, 8)}`,
+            chunk.flatMap((r) => [
+              r.selector,
+              r.deviceId,
+              r.measure,
+              ts(r.time),
+              r.horizon,
+              r.arm,
+              r.value,
+              ts(r.issuedAt),
+            ]),
+          )
+        }
+      }),
+    )
+  }
+
+  async takeShadowForecasts(deviceId: string, measure: string, time: TimeMs): Promise<ShadowForecast[]> {
+    checkTime(time, 'time')
+    const rows = await this.write('taking shadow forecasts', (c) =>
+      all(
+        c,
+        `DELETE FROM shadow_forecasts WHERE device_id = $1 AND measure = $2 AND time = $3
+         RETURNING selector, device_id, measure, epoch_ms(time) AS time, horizon, arm, value,
+           epoch_ms(issued_at) AS issued_at`,
+        [deviceId, measure, ts(time)],
+      ),
+    )
+    return rows.map(toShadowForecast).sort(compareShadow)
+  }
+
+  async deleteShadowForecastsBefore(time: TimeMs): Promise<number> {
+    checkTime(time, 'time')
+    return this.write('deleting old shadow forecasts', async (c) => {
+      const result = await c.run('DELETE FROM shadow_forecasts WHERE time < $1', [ts(time)])
+      return result.rowsChanged
+    })
+  }
+
+  async listArms(selector?: string): Promise<ArmState[]> {
+    const where = conditions({ selector })
+    const rows = await this.read(
+      'listing bandit arms',
+      `SELECT selector, arm, pulls, reward_sum, epoch_ms(updated_at) AS updated_at FROM bandit_arms${where.sql}
+       ORDER BY selector, arm`,
+      where.params,
+    )
+    return rows.map((row) => ({
+      selector: String(row.selector),
+      arm: String(row.arm),
+      pulls: Number(row.pulls),
+      rewardSum: Number(row.reward_sum),
+      updatedAt: Number(row.updated_at),
+    }))
+  }
+
+  async addReward(selector: string, arm: string, reward: number, at: TimeMs, pulls = 1): Promise<void> {
+    checkTime(at, 'at')
+    if (!Number.isFinite(reward) || !Number.isSafeInteger(pulls)) {
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `reward must be finite and pulls an integer, got ${reward}, ${pulls}`,
+      )
+    }
+    await this.write('adding a bandit reward', (c) =>
+      c.run(
+        `INSERT INTO bandit_arms VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (selector, arm) DO UPDATE SET
+           pulls = bandit_arms.pulls + excluded.pulls,
+           reward_sum = bandit_arms.reward_sum + excluded.reward_sum,
+           updated_at = excluded.updated_at`,
+        [selector, arm, pulls, reward, ts(at)],
+      ),
+    )
+  }
+
+  async appendSelectionEvents(events: readonly SelectionEvent[]): Promise<void> {
+    if (events.length === 0) return
+    for (const e of events) checkTime(e.time, 'time')
+    await this.write('appending selection events', (c) =>
+      transaction(c, async () => {
+        for (const chunk of chunks(events, VALUES_CHUNK)) {
+          await c.run(
+            `INSERT INTO selection_events (selector, time, kind, arm, value, details)
+             VALUES ${placeholders(chunk.length, 6)}`,
+            chunk.flatMap((e) => [
+              e.selector,
+              ts(e.time),
+              e.kind,
+              e.arm,
+              e.value ?? null,
+              e.details === undefined ? null : JSON.stringify(e.details),
+            ]),
+          )
+        }
+      }),
+    )
+  }
+
+  async listSelectionEvents(
+    query: { selector?: string; kind?: string; limit?: number } = {},
+  ): Promise<SelectionEvent[]> {
+    const where = conditions({ selector: query.selector, kind: query.kind })
+    const rows = await this.read(
+      'listing selection events',
+      `SELECT selector, epoch_ms(time) AS time, kind, arm, value, details FROM selection_events${where.sql}
+       ORDER BY time DESC, id DESC LIMIT ${limitOf(query.limit)}`,
+      where.params,
+    )
+    return rows.map(toSelectionEvent)
+  }
+
+  async getPin(selector: string): Promise<string | undefined> {
+    const rows = await this.read(
+      'reading a selection pin',
+      'SELECT arm FROM selection_pins WHERE selector = $1',
+      [selector],
+    )
+    return rows[0] === undefined ? undefined : String(rows[0].arm)
+  }
+
+  async setPin(selector: string, arm: string | undefined): Promise<void> {
+    await this.write('setting a selection pin', (c) =>
+      arm === undefined
+        ? c.run('DELETE FROM selection_pins WHERE selector = $1', [selector])
+        : c.run('INSERT OR REPLACE INTO selection_pins VALUES ($1, $2)', [selector, arm]),
+    )
+  }
+
+  // state
+
+  async getState(key: string): Promise<string | undefined> {
+    const rows = await this.read('reading state', 'SELECT value FROM state WHERE key = $1', [key])
+    return rows[0] === undefined ? undefined : String(rows[0].value)
+  }
+
+  async setState(key: string, value: string): Promise<void> {
+    await this.write('writing state', (c) =>
+      c.run('INSERT OR REPLACE INTO state VALUES ($1, $2)', [key, value]),
+    )
+  }
+
+  // internals
+
+  /** Connection-local staging tables for the appender (temporary, so never visible to other connections). */
+  private async createStagingTables(): Promise<void> {
+    await this.write('creating staging tables', async (c) => {
+      await c.run(`CREATE TEMP TABLE IF NOT EXISTS readings_stage (
+        time_ms BIGINT, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
+      await c.run(`CREATE TEMP TABLE IF NOT EXISTS predictions_stage (
+        time_ms BIGINT, device_id VARCHAR, measure_name VARCHAR, value DOUBLE, model_version VARCHAR,
+        issued_at_ms BIGINT)`)
+    })
+  }
+
+  private async seriesPage(
+    table: 'readings' | 'predictions',
+    nameColumn: 'measure' | 'measure_name',
+    extraColumns: string,
+    query: SeriesPageQuery,
+  ): Promise<Row[]> {
+    checkTime(query.from, 'from')
+    checkTime(query.to, 'to')
+    if (query.before !== undefined) checkTime(query.before, 'before')
+    if (!Number.isSafeInteger(query.limitTimes) || query.limitTimes < 1) {
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `limitTimes must be a positive integer, got ${query.limitTimes}`,
+      )
+    }
+    const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
+    if (upper < query.from || query.measures?.length === 0) return []
+    const params: DuckDBValue[] = [query.deviceId, ts(query.from), ts(upper)]
+    let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
+    if (query.measures !== undefined) {
+      const names = query.measures.map((m) => {
+        params.push(m)
+        return `$${params.length}`
+      })
+      filter += ` AND ${nameColumn} IN (${names.join(', ')})`
+    }
+    return this.read(
+      `reading a page of ${table}`,
+      `SELECT epoch_ms(time) AS time, device_id, ${nameColumn}, value, ${extraColumns} FROM ${table}
+       WHERE ${filter} AND time >= (
+         SELECT min(time) FROM (
+           SELECT DISTINCT time FROM ${table} WHERE ${filter} ORDER BY time DESC LIMIT ${query.limitTimes}))
+       ORDER BY time DESC, ${nameColumn}`,
+      params,
+    )
+  }
+
+  private async models(name: string | undefined): Promise<ModelRecord[]> {
+    const where = name === undefined ? '' : ' WHERE m.name = $1'
+    const params = name === undefined ? [] : [name]
+    const [models, aliases] = await Promise.all([
+      this.read(
+        'reading models',
+        `SELECT m.name, m.task, epoch_ms(m.created_at) AS created_at, coalesce(max(v.version), 0) AS latest_version
+         FROM models m LEFT JOIN model_versions v ON v.model = m.name${where}
+         GROUP BY m.name, m.task, m.created_at ORDER BY m.name`,
+        params,
+      ),
+      this.read(
+        'reading model aliases',
+        `SELECT model AS name, alias, version FROM model_aliases m${name === undefined ? '' : ' WHERE m.model = $1'}`,
+        params,
+      ),
+    ])
+    return models.map((row) => ({
+      name: String(row.name),
+      task: String(row.task),
+      createdAt: Number(row.created_at),
+      latestVersion: Number(row.latest_version),
+      aliases: Object.fromEntries(
+        aliases.filter((a) => a.name === row.name).map((a) => [String(a.alias), Number(a.version)]),
+      ),
+    }))
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new AirlakeError('STORE_UNAVAILABLE', `the DuckDB store ${this.path} is closed`)
+  }
+
+  /** Runs `work` on the writer connection after every earlier write has finished. */
+  private write<T>(what: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.assertOpen()
+    const result = this.writeTail.then(() => work(this.writer))
+    this.writeTail = result.catch(() => undefined)
+    return result.catch((error: unknown) => {
+      throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
+    })
+  }
+
+  private async read(what: string, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    this.assertOpen()
+    try {
+      return await this.readers.use((c) => all(c, sql, params))
+    } catch (error) {
+      throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
+    }
+  }
+}
+
+/** Hands each read connection to one query at a time (a DuckDB connection runs one statement at a time). */
+class ConnectionPool {
+  private readonly idle: DuckDBConnection[]
+  private readonly waiting: Array<(c: DuckDBConnection) => void> = []
+  private busy = 0
+
+  constructor(private readonly connections: readonly DuckDBConnection[]) {
+    this.idle = [...connections]
+  }
+
+  async use<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = this.idle.pop() ?? (await new Promise<DuckDBConnection>((r) => this.waiting.push(r)))
+    this.busy++
+    try {
+      return await work(connection)
+    } finally {
+      this.busy--
+      const next = this.waiting.shift()
+      if (next === undefined) this.idle.push(connection)
+      else next(connection)
+    }
+  }
+
+  /** Waits until no query is running (new ones are refused by the store once it is closed). */
+  async drain(): Promise<void> {
+    while (this.busy > 0 || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 5))
+  }
+
+  closeAll(): void {
+    for (const connection of this.connections) connection.closeSync()
+  }
+}
+
+const DEVICE_SELECT = `SELECT id, name, source, location, epoch_ms(first_seen) AS first_seen,
+  epoch_ms(last_seen) AS last_seen FROM devices`
+const KEY_SELECT = `SELECT id, name, hash, epoch_ms(created_at) AS created_at, epoch_ms(revoked_at) AS revoked_at,
+  epoch_ms(last_used_at) AS last_used_at FROM api_keys`
+const VERSION_SELECT = `SELECT model, version, algorithm, signature, metrics, params, snapshot_id, artifact_key, run_id,
+  epoch_ms(created_at) AS created_at, description FROM model_versions`
+const RUN_SELECT = `SELECT id, kind, status, params, steps, metrics, artifacts, epoch_ms(created_at) AS created_at,
+  epoch_ms(started_at) AS started_at, epoch_ms(ended_at) AS ended_at, error FROM runs`
+
+async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  const reader = await c.runAndReadAll(sql, params.length > 0 ? params : undefined)
+  return reader.getRowObjectsJS()
+}
+
+async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await c.run('BEGIN TRANSACTION')
+  try {
+    const result = await work()
+    await c.run('COMMIT')
+    return result
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+function ts(time: TimeMs): DuckDBValue {
+  return timestampValue(BigInt(time) * 1000n)
+}
+
+function tsOrNull(time: TimeMs | undefined): DuckDBValue {
+  return time === undefined ? null : ts(time)
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value)
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value)
+}
+
+function parseJson<T>(value: unknown, fallback: T): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : fallback
+}
+
+function checkTime(time: TimeMs, what: string): void {
+  if (!Number.isSafeInteger(time)) {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `${what} must be an integer epoch in milliseconds, got ${time}`,
+    )
+  }
+}
+
+function checkReading(r: Reading): void {
+  if (!Number.isSafeInteger(r.time) || !r.deviceId || !r.measure || !Number.isFinite(r.value) || !r.source) {
+    throw new AirlakeError(
+      'READING_INVALID',
+      `cannot store reading ${JSON.stringify(r)}: time must be integer epoch ms, device, measure and source non-empty, value finite`,
+    )
+  }
+}
+
+function checkPrediction(p: Prediction): void {
+  if (
+    !Number.isSafeInteger(p.time) ||
+    !Number.isSafeInteger(p.issuedAt) ||
+    !p.deviceId ||
+    !p.measureName ||
+    !Number.isFinite(p.value)
+  ) {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `cannot store prediction ${JSON.stringify(p)}: times must be integer epoch ms, device and measure name non-empty, value finite`,
+    )
+  }
+}
+
+/** The rows whose key does not occur again later in `rows` (last write wins within one call), in order. */
+function lastPerKey<T>(rows: readonly T[], key: (row: T) => string): readonly T[] {
+  const seen = new Set<string>()
+  const kept: T[] = []
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const row = rows[i]!
+    const k = key(row)
+    if (seen.has(k)) continue
+    seen.add(k)
+    kept.push(row)
+  }
+  if (kept.length === rows.length) return rows
+  return kept.reverse()
+}
+
+function chunks<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+  return out
+}
+
+function placeholders(rowCount: number, columnCount: number): string {
+  const rows: string[] = []
+  for (let r = 0; r < rowCount; r++) {
+    const cells: string[] = []
+    for (let c = 1; c <= columnCount; c++) cells.push(`$${r * columnCount + c}`)
+    rows.push(`(${cells.join(', ')})`)
+  }
+  return rows.join(', ')
+}
+
+/** ` WHERE a = $1 AND b = $2` for the defined entries (empty when none). */
+function conditions(filter: Record<string, string | undefined>): { sql: string; params: DuckDBValue[] } {
+  const parts: string[] = []
+  const params: DuckDBValue[] = []
+  for (const [column, value] of Object.entries(filter)) {
+    if (value === undefined) continue
+    params.push(value)
+    parts.push(`${column} = $${params.length}`)
+  }
+  return { sql: parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`, params }
+}
+
+function limitOf(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIST_LIMIT
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new AirlakeError('PARAMETER_INVALID', `limit must be a non-negative integer, got ${limit}`)
+  }
+  return limit
+}
+
+function toQueryParam(value: unknown): DuckDBValue {
+  if (value === null || value === undefined) return null
+  if (value instanceof Date) return ts(value.getTime())
+  if (
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint'
+  ) {
+    return value
+  }
+  throw new AirlakeError('PARAMETER_INVALID', `query parameters must be strings, numbers, booleans or dates`)
+}
+
+/** Query rows as plain JSON-friendly values: integers that fit become numbers, timestamps stay Dates. */
+function plainRow(row: Row): Row {
+  const out: Row = {}
+  for (const [key, value] of Object.entries(row)) {
+    out[key] =
+      typeof value === 'bigint'
+        ? value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+          ? Number(value)
+          : value.toString()
+        : value
+  }
+  return out
+}
+
+function toReading(row: Row): Reading {
+  return {
+    time: Number(row.time),
+    deviceId: String(row.device_id),
+    measure: String(row.measure),
+    value: Number(row.value),
+    source: String(row.source),
+  }
+}
+
+function toPrediction(row: Row): Prediction {
+  return {
+    time: Number(row.time),
+    deviceId: String(row.device_id),
+    measureName: String(row.measure_name),
+    value: Number(row.value),
+    modelVersion: String(row.model_version),
+    issuedAt: Number(row.issued_at),
+  }
+}
+
+function toDevice(row: Row): Device {
+  return {
+    id: String(row.id),
+    name: optionalString(row.name),
+    source: String(row.source),
+    location: optionalString(row.location),
+    firstSeen: optionalNumber(row.first_seen) ?? 0,
+    lastSeen: optionalNumber(row.last_seen) ?? 0,
+  }
+}
+
+function toKey(row: Row): ApiKeyRecord {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    hash: String(row.hash),
+    createdAt: Number(row.created_at),
+    revokedAt: optionalNumber(row.revoked_at),
+    lastUsedAt: optionalNumber(row.last_used_at),
+  }
+}
+
+function toModelVersion(row: Row): ModelVersionRecord {
+  return {
+    model: String(row.model),
+    version: Number(row.version),
+    algorithm: String(row.algorithm),
+    signature: parseJson(row.signature, {}),
+    metrics: parseJson(row.metrics, {}),
+    params: parseJson(row.params, {}),
+    snapshotId: optionalString(row.snapshot_id),
+    artifactKey: String(row.artifact_key),
+    runId: optionalString(row.run_id),
+    createdAt: Number(row.created_at),
+    description: optionalString(row.description),
+  }
+}
+
+function toRun(row: Row): RunRecord {
+  return {
+    id: String(row.id),
+    kind: String(row.kind),
+    status: String(row.status) as RunStatus,
+    params: parseJson(row.params, {}),
+    steps: parseJson(row.steps, []),
+    metrics: parseJson(row.metrics, {}),
+    artifacts: parseJson(row.artifacts, {}),
+    createdAt: Number(row.created_at),
+    startedAt: optionalNumber(row.started_at),
+    endedAt: optionalNumber(row.ended_at),
+    error: optionalString(row.error),
+  }
+}
+
+function toShadowForecast(row: Row): ShadowForecast {
+  return {
+    selector: String(row.selector),
+    deviceId: String(row.device_id),
+    measure: String(row.measure),
+    time: Number(row.time),
+    horizon: Number(row.horizon),
+    arm: String(row.arm),
+    value: Number(row.value),
+    issuedAt: Number(row.issued_at),
+  }
+}
+
+function compareShadow(a: ShadowForecast, b: ShadowForecast): number {
+  return a.selector.localeCompare(b.selector) || a.arm.localeCompare(b.arm) || a.horizon - b.horizon
+}
+
+function toSelectionEvent(row: Row): SelectionEvent {
+  return {
+    selector: String(row.selector),
+    time: Number(row.time),
+    kind: String(row.kind),
+    arm: String(row.arm),
+    value: optionalNumber(row.value),
+    details: parseJson<Record<string, unknown> | undefined>(row.details, undefined),
+  }
+}

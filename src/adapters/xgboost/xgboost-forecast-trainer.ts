@@ -1,0 +1,244 @@
+/**
+ * Gradient-boosted trees for forecasting through Debian's libxgboost (FFI): one multi-output booster maps
+ * window features to the H residuals against the spec's base forecast (direct multi-horizon), with early
+ * stopping on held-out windows. Same seed and thread count, same model.
+ */
+import { availableParallelism } from 'node:os'
+import { AirlakeError } from '../../core/errors.js'
+import {
+  checkWindows,
+  type FeatureOptions,
+  type FeatureSpec,
+  fitFeatureSpec,
+  forecastFromResiduals,
+  readFeatureSpec,
+  residualTargets,
+  windowFeatures,
+} from '../../core/features.js'
+import type {
+  FitOptions,
+  ForecastModel,
+  ForecastSignature,
+  ForecastTrainer,
+  ModelArtifact,
+  TrainingBatch,
+  WindowBatch,
+} from '../../core/model.js'
+import { type BoosterHandle, loadXgboost, type XgboostLibrary, xgboostAvailability } from './xgboost-library.js'
+
+const FORMAT = 'xgboost-ubj'
+
+/** Parameters of {@link XgboostForecastTrainer.fit} (`FitOptions.params`); defaults suit both shipped tasks. */
+export interface XgboostForecastParams {
+  /** Most boosting rounds (early stopping usually ends sooner). */
+  rounds?: number
+  learningRate?: number
+  maxDepth?: number
+  minChildWeight?: number
+  subsample?: number
+  colsampleBytree?: number
+  /** L2 regularisation on leaf weights. */
+  lambda?: number
+  objective?: 'reg:squarederror' | 'reg:pseudohubererror' | 'reg:absoluteerror'
+  /** Rounds without improvement on the validation windows before stopping. */
+  earlyStoppingRounds?: number
+  /** Share of the latest training windows held out for early stopping when no validation is given. */
+  holdout?: number
+  features?: FeatureOptions
+}
+
+const DEFAULTS = {
+  rounds: 600,
+  learningRate: 0.05,
+  maxDepth: 5,
+  minChildWeight: 5,
+  subsample: 0.8,
+  colsampleBytree: 0.8,
+  lambda: 1,
+  objective: 'reg:squarederror',
+  earlyStoppingRounds: 40,
+  holdout: 0.15,
+} as const
+
+function toFloat32(values: Float64Array): Float32Array {
+  return Float32Array.from(values)
+}
+
+class XgboostForecastModel implements ForecastModel {
+  readonly algorithm = 'xgboost'
+  private booster: BoosterHandle | undefined
+
+  constructor(
+    readonly signature: ForecastSignature,
+    private readonly library: XgboostLibrary,
+    booster: BoosterHandle,
+    private readonly spec: FeatureSpec,
+    private readonly params: Record<string, unknown>,
+  ) {
+    this.booster = booster
+  }
+
+  async predict(batch: WindowBatch): Promise<Float64Array> {
+    checkWindows(batch, this.signature)
+    if (this.booster === undefined) throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    if (batch.n === 0) return new Float64Array(0)
+    const m = windowFeatures(batch, this.spec)
+    const dmat = this.library.dmatrix(toFloat32(m.x), m.n, m.d)
+    try {
+      const { values } = this.library.predict(this.booster, dmat)
+      return forecastFromResiduals(batch, values, this.spec)
+    } finally {
+      this.library.freeDMatrix(dmat)
+    }
+  }
+
+  async save(): Promise<ModelArtifact> {
+    if (this.booster === undefined) throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    return {
+      algorithm: this.algorithm,
+      signature: this.signature,
+      format: FORMAT,
+      files: {
+        'model.ubj': this.library.save(this.booster),
+        'model.json': new TextEncoder().encode(JSON.stringify({ spec: this.spec, xgboost: this.library.version })),
+      },
+      params: this.params,
+    }
+  }
+
+  dispose(): void {
+    if (this.booster !== undefined) this.library.freeBooster(this.booster)
+    this.booster = undefined
+  }
+}
+
+/** Trains and reloads XGBoost forecasting models; `libraryPath` overrides the search for libxgboost. */
+export class XgboostForecastTrainer implements ForecastTrainer {
+  readonly algorithm = 'xgboost'
+
+  constructor(private readonly options: { libraryPath?: string; nthread?: number } = {}) {}
+
+  available(): { ok: true } | { ok: false; reason: string } {
+    return xgboostAvailability(this.options.libraryPath)
+  }
+
+  /**
+   * Fits one multi-output booster. Early stopping watches RMSE on `options.validation`, or else on the
+   * latest `holdout` share of `data` (then the model is refitted on all of `data` for the rounds found).
+   * Throws DEPENDENCY_MISSING without libxgboost, INSUFFICIENT_DATA with fewer than 20 windows.
+   */
+  async fit(data: TrainingBatch, options: FitOptions): Promise<ForecastModel> {
+    const library = loadXgboost(this.options.libraryPath)
+    const { signature } = options
+    checkWindows(data, signature)
+    if (data.n < 20) throw new AirlakeError('INSUFFICIENT_DATA', `xgboost needs at least 20 training windows, got ${data.n}`)
+    const p = { ...DEFAULTS, ...((options.params ?? {}) as XgboostForecastParams) }
+    const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
+    const H = signature.horizon
+    const spec = fitFeatureSpec(data, signature, p.features ?? {})
+    const all = windowFeatures(data, spec)
+    const residuals = residualTargets(data, data.targets, spec)
+    const boosterParams = {
+      objective: p.objective,
+      tree_method: 'hist',
+      eta: p.learningRate,
+      max_depth: p.maxDepth,
+      min_child_weight: p.minChildWeight,
+      subsample: p.subsample,
+      colsample_bytree: p.colsampleBytree,
+      lambda: p.lambda,
+      eval_metric: 'rmse',
+      seed: options.seed,
+      nthread,
+      verbosity: 0,
+    }
+
+    const trainRounds = (
+      x: Float64Array,
+      r: Float64Array,
+      n: number,
+      rounds: number,
+      check?: { x: Float64Array; r: Float64Array; n: number },
+      progressFrom = 0,
+      progressSpan = 1,
+    ): { booster: BoosterHandle; best: number } => {
+      const train = library.dmatrix(toFloat32(x), n, all.d, { values: toFloat32(r), columns: H })
+      const valid = check && library.dmatrix(toFloat32(check.x), check.n, all.d, { values: toFloat32(check.r), columns: H })
+      const booster = library.booster(valid ? [train, valid] : [train], boosterParams)
+      try {
+        let best = rounds
+        let bestError = Number.POSITIVE_INFINITY
+        for (let round = 0; round < rounds; round++) {
+          options.signal?.throwIfAborted()
+          library.updateOneIter(booster, round, train)
+          if (valid) {
+            const error = library.evalOneIter(booster, round, valid, 'valid')
+            if (error < bestError) {
+              bestError = error
+              best = round + 1
+            } else if (round + 1 - best >= p.earlyStoppingRounds) {
+              break
+            }
+          }
+          if (round % 10 === 9) {
+            options.onProgress?.(progressFrom + (progressSpan * (round + 1)) / rounds, `round ${round + 1}`)
+          }
+        }
+        if (valid && best < library.boostedRounds(booster)) {
+          const sliced = library.slice(booster, best)
+          library.freeBooster(booster)
+          return { booster: sliced, best }
+        }
+        return { booster, best }
+      } catch (error) {
+        library.freeBooster(booster)
+        throw error
+      } finally {
+        library.freeDMatrix(train)
+        if (valid) library.freeDMatrix(valid)
+      }
+    }
+
+    let result: { booster: BoosterHandle; best: number }
+    if (options.validation !== undefined && options.validation.n > 0) {
+      const v = options.validation
+      const check = { x: windowFeatures(v, spec).x, r: residualTargets(v, v.targets, spec), n: v.n }
+      result = trainRounds(all.x, residuals, data.n, p.rounds, check)
+    } else {
+      const cut = Math.floor(data.n * (1 - p.holdout))
+      const d = all.d
+      const check = { x: all.x.subarray(cut * d), r: residuals.subarray(cut * H), n: data.n - cut }
+      const probe = trainRounds(all.x.subarray(0, cut * d), residuals.subarray(0, cut * H), cut, p.rounds, check, 0, 0.6)
+      library.freeBooster(probe.booster)
+      // More data supports a few more rounds than were best on the smaller probe set.
+      const rounds = Math.max(1, Math.round(probe.best / (1 - p.holdout)))
+      result = { booster: trainRounds(all.x, residuals, data.n, rounds, undefined, 0.6, 0.4).booster, best: rounds }
+    }
+    options.onProgress?.(1, `${result.best} rounds`)
+    const { features: _features, ...recorded } = p
+    return new XgboostForecastModel(signature, library, result.booster, spec, {
+      ...recorded,
+      rounds: result.best,
+      nthread,
+      features: spec,
+    })
+  }
+
+  async load(artifact: ModelArtifact): Promise<ForecastModel> {
+    const library = loadXgboost(this.options.libraryPath)
+    if (artifact.algorithm !== this.algorithm || artifact.format !== FORMAT) {
+      throw new AirlakeError('BAD_REQUEST', `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`)
+    }
+    if (artifact.signature.task !== 'forecast') throw new AirlakeError('BAD_REQUEST', 'the artifact is not a forecasting model')
+    const bytes = artifact.files['model.ubj']
+    const json = artifact.files['model.json']
+    if (bytes === undefined || json === undefined) {
+      throw new AirlakeError('BAD_REQUEST', 'the xgboost artifact needs model.ubj and model.json')
+    }
+    const meta = JSON.parse(new TextDecoder().decode(json)) as { spec?: unknown }
+    const spec = readFeatureSpec(meta.spec, artifact.signature)
+    const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
+    const booster = library.load(bytes, { nthread })
+    return new XgboostForecastModel(artifact.signature, library, booster, spec, artifact.params)
+  }
+}

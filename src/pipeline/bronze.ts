@@ -1,0 +1,109 @@
+/**
+ * The bronze writer: every accepted payload, exactly as received, appended to immutable NDJSON segments
+ * `bronze/<source>/<yyyy-mm-dd>/<segment>.ndjson` (DESIGN.md section 3) before the sender is answered.
+ *
+ * One open segment per (source, day) per process; a segment is sealed when its day ends, when it
+ * reaches `maxSegmentBytes`, or when the writer closes. Appends to one segment are serialised so lines
+ * never interleave.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Clock } from '../core/ports/clock.js'
+import type { Lake } from '../core/ports/lake.js'
+import { isoDate, type TimeMs } from '../core/time.js'
+import type { Reading } from '../core/types.js'
+
+/** One bronze line, as written. */
+export interface BronzeLine {
+  receivedAt: TimeMs
+  source: string
+  /** The payload exactly as received (a JSON document, a CSV line, …). */
+  raw: string
+  /** What was stored from it: [timeMs, deviceId, measure, value]. */
+  rows: Array<[TimeMs, string, string, number]>
+  meta?: Record<string, unknown> | undefined
+}
+
+interface OpenSegment {
+  key: string
+  day: string
+  bytes: number
+  /** The tail of the append chain: appends to one segment run one after another. */
+  tail: Promise<void>
+}
+
+const SOURCE_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+export class BronzeWriter {
+  private readonly open = new Map<string, OpenSegment>()
+  private readonly segmentTag = `${process.pid}-${randomBytes(3).toString('hex')}`
+
+  constructor(
+    private readonly lake: Lake,
+    private readonly clock: Clock,
+    private readonly options: { maxSegmentBytes?: number } = {},
+  ) {}
+
+  /**
+   * Appends `lines` to the source's open segment for the receive day; durable when it resolves.
+   * Throws LAKE_UNAVAILABLE (from the lake) when the write fails: the caller must not acknowledge.
+   */
+  async append(source: string, lines: readonly BronzeLine[]): Promise<string | undefined> {
+    if (lines.length === 0) return undefined
+    if (!SOURCE_PATTERN.test(source)) throw new Error(`bronze source must match ${SOURCE_PATTERN}, got ${source}`)
+    const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+    const segment = await this.segmentFor(source, Buffer.byteLength(text))
+    const write = segment.tail.then(() => this.lake.append(segment.key, text))
+    // Keep the chain alive after a failure so later appends still run (and report their own errors).
+    segment.tail = write.catch(() => {})
+    await write
+    return segment.key
+  }
+
+  private async segmentFor(source: string, bytes: number): Promise<OpenSegment> {
+    const now = this.clock.now()
+    const day = isoDate(now)
+    const max = this.options.maxSegmentBytes ?? 64 * 1024 * 1024
+    let segment = this.open.get(source)
+    if (segment && (segment.day !== day || segment.bytes + bytes > max)) {
+      this.open.delete(source)
+      const sealed = segment
+      await sealed.tail
+      await this.lake.seal(sealed.key)
+      segment = undefined
+    }
+    if (!segment) {
+      const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '')
+      segment = { key: `bronze/${source}/${day}/${stamp}-${this.segmentTag}.ndjson`, day, bytes: 0, tail: Promise.resolve() }
+      this.open.set(source, segment)
+    }
+    segment.bytes += bytes
+    return segment
+  }
+
+  /** Seals every open segment (on shutdown). */
+  async close(): Promise<void> {
+    const segments = [...this.open.values()]
+    this.open.clear()
+    for (const segment of segments) {
+      await segment.tail
+      await this.lake.seal(segment.key)
+    }
+  }
+}
+
+/** The bronze line for a record that produced `readings`. */
+export function bronzeLine(
+  source: string,
+  receivedAt: TimeMs,
+  raw: string,
+  readings: readonly Reading[],
+  meta?: Record<string, unknown>,
+): BronzeLine {
+  return {
+    receivedAt,
+    source,
+    raw,
+    rows: readings.map((r) => [r.time, r.deviceId, r.measure, r.value]),
+    ...(meta ? { meta } : {}),
+  }
+}

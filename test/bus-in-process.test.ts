@@ -1,0 +1,4 @@
+import { InProcessBus } from '../src/adapters/in-process/in-process-bus.js'
+import { busContract } from './bus.contract.js'
+
+busContract('InProcessBus', async () => new InProcessBus())

@@ -1,0 +1,72 @@
+/** The store contract against DuckDB (a fresh file per test), plus what only the embedded store does. */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
+import { isAirlakeError } from '../src/core/errors.js'
+import { storeContract } from './store.contract.js'
+
+let dir = ''
+let count = 0
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlake-store-duckdb-'))
+})
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+storeContract('DuckDB', () => DuckdbStore.open(join(dir, `contract-${++count}.duckdb`)))
+
+describe('DuckDB store', () => {
+  it('keeps data across reopen and applies each migration once', async () => {
+    const path = join(dir, 'reopen.duckdb')
+    const first = await DuckdbStore.open(path)
+    await first.writeReadings([
+      { time: Date.UTC(2024, 0, 1), deviceId: 'd', measure: 'iaq', value: 3, source: 'http' },
+    ])
+    await first.close()
+    const second = await DuckdbStore.open(path)
+    try {
+      assert.equal(await second.countReadings(), 1)
+      const migrations = await second.query(
+        'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version',
+      )
+      assert.ok(migrations.length >= 4)
+      assert.ok(migrations.every((m) => m.n === 1))
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('says clearly what to do when another process holds the file', async () => {
+    const path = join(dir, 'locked.duckdb')
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path)}).then(() => { console.log('ready'); setInterval(() => {}, 1000) })`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve())
+        holder.on('exit', (code) => reject(new Error(`the lock holder exited with ${code}`)))
+      })
+      await assert.rejects(
+        DuckdbStore.open(path),
+        (error: unknown) =>
+          isAirlakeError(error, 'CONFLICT') &&
+          error.message.includes('airlake serve') &&
+          error.message.includes(path),
+      )
+    } finally {
+      holder.kill()
+    }
+  })
+})
