@@ -18,7 +18,9 @@ import type { Columnar } from './core/ports/columnar.js'
 import type { Lake } from './core/ports/lake.js'
 import type { Logger } from './core/ports/logger.js'
 import type { Store } from './core/ports/store.js'
+import type { ForecastTrainer } from './core/model.js'
 import { createLogger } from './logger.js'
+import { forecastTrainers } from './trainers.js'
 import { BronzeWriter } from './pipeline/bronze.js'
 import type { IngestDeps } from './pipeline/ingest.js'
 
@@ -32,6 +34,8 @@ export interface App extends IngestDeps {
   clock: Clock
   logger: Logger
   bronze: BronzeWriter
+  /** The forecasting model kinds by algorithm name (src/trainers.ts). */
+  trainers: Readonly<Record<string, ForecastTrainer>>
   /** Closes in reverse order of opening; safe to call twice. */
   close(): Promise<void>
 }
@@ -57,8 +61,10 @@ export async function openApp(config: Config, options: OpenOptions = {}): Promis
     closers.push(() => bus.close())
     const bronze = new BronzeWriter(lake, clock)
     closers.push(() => bronze.close())
+    const trainers = await forecastTrainers(logger)
     let closed = false
     return {
+      trainers,
       config,
       store,
       lake,

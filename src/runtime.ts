@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { App } from './app.js'
 import { createServer, type RouteModule } from './api/server.js'
-import { forecastTrainers } from './trainers.js'
 import { Forecaster } from './pipeline/forecast.js'
 import { loadForecastModel } from './pipeline/registry.js'
 import { applyRetention } from './pipeline/retention.js'
@@ -47,7 +46,7 @@ export interface Runtime {
 
 export async function startRuntime(app: App, options: RuntimeOptions = {}): Promise<Runtime> {
   const { config, store, lake, bus, clock, logger, columnar } = app
-  const trainers = await forecastTrainers(logger)
+  const { trainers } = app
   const training: TrainingDeps = { store, lake, bus, clock, logger, trainers }
   const serving = new ModelServer({
     store,
@@ -124,11 +123,20 @@ interface Wiring {
 
 /** The route modules of the pipeline's features, each given what it needs. */
 function routeModules(_wiring: Wiring): RouteModule[] {
-  return []
+  return [
+    async (api, deps) => (await import('./api/routes/invocations.js')).invocationsRoutes(_wiring.serving)(api, deps),
+    async (api, deps) => (await import('./api/routes/selection.js')).selectionRoutes(_wiring)(api, deps),
+    async (api, deps) => (await import('./sources.js')).uploadRouteModule(api, deps),
+    async (api, deps) => (await import('./api/routes/quality.js')).qualityRoutes(_wiring.app)(api, deps),
+    async (api, deps) => (await import('./api/routes/exports.js')).exportsRoutes(_wiring.app)(api, deps),
+  ]
 }
 
 /** Starters of configured sources (MQTT, pollers); each returns its stop function. */
-const sourceStarters: Array<(input: { app: App; scheduler: Scheduler }) => Promise<() => Promise<void> | void>> = []
+const sourceStarters: Array<(input: { app: App; scheduler: Scheduler }) => Promise<() => Promise<void> | void>> = [
+  async (input) => (await import('./sources.js')).startMqttSource(input),
+  async (input) => (await import('./sources.js')).scheduleConfiguredSources(input),
+]
 
 /** The scheduled work: silver and quality after each hour and day, retention daily, retraining weekly. */
 function scheduleJobs(scheduler: Scheduler, { app, training }: { app: App; training: TrainingDeps }): void {

@@ -11,6 +11,18 @@ export type CommandModule = (program: Command, open: OpenApp) => void
 
 const modules: Array<() => Promise<CommandModule>> = [
   async () => (await import('./commands/serve.js')).serveCommand,
+  async () => (await import('./commands/keys.js')).keysCommand,
+  async () => (await import('./commands/demo.js')).demoCommand,
+  async () => (await import('./commands/bench.js')).benchCommand,
+  async () => (await import('./commands/train.js')).trainCommand,
+  async () => (await import('./commands/models.js')).modelsCommand,
+  async () => (await import('./commands/runs.js')).runsCommand,
+  async () => (await import('./commands/ingest.js')).ingestCommand,
+  async () => (await import('./commands/poll.js')).pollCommand,
+  async () => (await import('./commands/import.js')).importCommand,
+  async () => (await import('./commands/lake.js')).lakeCommand,
+  async () => (await import('./commands/export.js')).exportCommand,
+  async () => (await import('./commands/quality.js')).qualityCommand,
 ]
 
 export async function main(argv: string[]): Promise<number> {

@@ -69,7 +69,7 @@ function wsnSeries(): DemoSeries[] {
     series.push({
       deviceId,
       stepMs: MINUTE_MS,
-      backfillSteps: Math.min(240, length - 30),
+      backfillSteps: length - 30,
       measures: { temperature, humidity, iaq },
       length,
       provenance:

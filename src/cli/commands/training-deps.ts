@@ -9,7 +9,7 @@ import type { TrainingDeps } from '../../pipeline/train.js'
 
 /** The app's training dependencies; throws DEPENDENCY_MISSING when this build wires no trainers. */
 export function trainingDeps(app: App): TrainingDeps {
-  const trainers = (app as App & { trainers?: Readonly<Record<string, ForecastTrainer>> }).trainers
+  const { trainers } = app
   if (trainers === undefined || Object.keys(trainers).length === 0) {
     throw new AirlakeError('DEPENDENCY_MISSING', 'this build of airlake has no forecasting trainers wired (App.trainers): reinstall airlake')
   }
