@@ -12,17 +12,17 @@ import { NatsBus } from './adapters/nats/nats-bus.js'
 import { PostgresStore } from './adapters/postgres/postgres-store.js'
 import { type Config, redact } from './config.js'
 import { AirlakeError } from './core/errors.js'
+import type { ForecastTrainer } from './core/model.js'
 import type { Bus } from './core/ports/bus.js'
 import { type Clock, systemClock } from './core/ports/clock.js'
 import type { Columnar } from './core/ports/columnar.js'
 import type { Lake } from './core/ports/lake.js'
 import type { Logger } from './core/ports/logger.js'
 import type { Store } from './core/ports/store.js'
-import type { ForecastTrainer } from './core/model.js'
 import { createLogger } from './logger.js'
-import { forecastTrainers } from './trainers.js'
 import { BronzeWriter } from './pipeline/bronze.js'
 import type { IngestDeps } from './pipeline/ingest.js'
+import { forecastTrainers } from './trainers.js'
 
 /** Everything a command or the server works with, opened from one Config. */
 export interface App extends IngestDeps {
@@ -92,7 +92,10 @@ async function closeAll(closers: Array<() => Promise<void>>, logger: Logger): Pr
 }
 
 /** `duckdb:<path>` (the default, under AIRLAKE_HOME) or `postgres://…`. */
-export async function openStore(config: Pick<Config, 'databaseUrl' | 'home'>, logger: Logger): Promise<Store> {
+export async function openStore(
+  config: Pick<Config, 'databaseUrl' | 'home'>,
+  logger: Logger,
+): Promise<Store> {
   const url = config.databaseUrl
   if (url.startsWith('duckdb:')) {
     const path = url.slice('duckdb:'.length) || ':memory:'
@@ -102,7 +105,10 @@ export async function openStore(config: Pick<Config, 'databaseUrl' | 'home'>, lo
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return PostgresStore.open(url, { logger })
   }
-  throw new AirlakeError('CONFIG_INVALID', `DATABASE_URL=${redact(url)}: use duckdb:<path> or postgres://user@host/db`)
+  throw new AirlakeError(
+    'CONFIG_INVALID',
+    `DATABASE_URL=${redact(url)}: use duckdb:<path> or postgres://user@host/db`,
+  )
 }
 
 /** `file:<folder>` (the default) or, later, `s3://bucket/prefix`. */

@@ -4,19 +4,19 @@
  * `airlake serve` and `airlake demo` start one; tests start one on port 0.
  */
 import type { FastifyInstance } from 'fastify'
-import type { App } from './app.js'
 import { createServer, type RouteModule } from './api/server.js'
+import type { App } from './app.js'
+import type { ForecastTrainer } from './core/model.js'
+import { DAY_MS, isoDate } from './core/time.js'
 import { Forecaster } from './pipeline/forecast.js'
+import { runQualityChecks } from './pipeline/quality.js'
 import { loadForecastModel } from './pipeline/registry.js'
 import { applyRetention } from './pipeline/retention.js'
 import { Scheduler } from './pipeline/scheduler.js'
 import { Selector } from './pipeline/select.js'
 import { ModelServer } from './pipeline/serving.js'
 import { promoteToSilver } from './pipeline/to-silver.js'
-import { runQualityChecks } from './pipeline/quality.js'
 import { startTraining, type TrainingDeps } from './pipeline/train.js'
-import { DAY_MS, isoDate } from './core/time.js'
-import type { ForecastTrainer } from './core/model.js'
 
 export interface RuntimeOptions {
   port?: number
@@ -52,7 +52,8 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
     store,
     logger,
     bus,
-    loadModel: async (model, version) => (await loadForecastModel({ store, lake, trainers }, { name: model, version })).model,
+    loadModel: async (model, version) =>
+      (await loadForecastModel({ store, lake, trainers }, { name: model, version })).model,
   })
   const selector = new Selector({ store, clock, logger, bus })
   const forecaster = new Forecaster({ store, bus, clock, logger, serving, selector })
@@ -67,7 +68,10 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
       logger,
       bronze: app.bronze,
       config,
-      extraRoutes: [...routeModules({ app, training, serving, selector, forecaster }), ...(options.routes ?? [])],
+      extraRoutes: [
+        ...routeModules({ app, training, serving, selector, forecaster }),
+        ...(options.routes ?? []),
+      ],
     },
     { webRoot: options.webRoot },
   )
@@ -124,16 +128,21 @@ interface Wiring {
 /** The route modules of the pipeline's features, each given what it needs. */
 function routeModules(_wiring: Wiring): RouteModule[] {
   return [
-    async (api, deps) => (await import('./api/routes/invocations.js')).invocationsRoutes(_wiring.serving)(api, deps),
+    async (api, deps) =>
+      (await import('./api/routes/invocations.js')).invocationsRoutes(_wiring.serving)(api, deps),
     async (api, deps) => (await import('./api/routes/selection.js')).selectionRoutes(_wiring)(api, deps),
     async (api, deps) => (await import('./sources.js')).uploadRouteModule(api, deps),
     async (api, deps) => (await import('./api/routes/quality.js')).qualityRoutes(_wiring.app)(api, deps),
     async (api, deps) => (await import('./api/routes/exports.js')).exportsRoutes(_wiring.app)(api, deps),
+    async (api, deps) => (await import('./api/routes/runs.js')).runsRoutes(_wiring.training)(api, deps),
+    async (api, deps) => (await import('./api/routes/models.js')).modelsRoutes(_wiring.training)(api, deps),
   ]
 }
 
 /** Starters of configured sources (MQTT, pollers); each returns its stop function. */
-const sourceStarters: Array<(input: { app: App; scheduler: Scheduler }) => Promise<() => Promise<void> | void>> = [
+const sourceStarters: Array<
+  (input: { app: App; scheduler: Scheduler }) => Promise<() => Promise<void> | void>
+> = [
   async (input) => (await import('./sources.js')).startMqttSource(input),
   async (input) => (await import('./sources.js')).scheduleConfiguredSources(input),
 ]
@@ -152,7 +161,8 @@ function scheduleJobs(scheduler: Scheduler, { app, training }: { app: App; train
     scheduler.add({
       name: 'retention',
       cron: '40 3 * * *',
-      run: () => applyRetention({ store: app.store, clock, logger: app.logger }, { days: config.retentionDays }),
+      run: () =>
+        applyRetention({ store: app.store, clock, logger: app.logger }, { days: config.retentionDays }),
     })
   }
   for (const series of config.series) {

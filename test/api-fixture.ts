@@ -1,25 +1,29 @@
 /**
- * A real API over real parts for the api-* tests and benches: a DuckDB store and a folder lake in a
- * fresh temp dir, the in-process bus, the bronze writer, and the server built by `createServer`.
+ * A real API over real parts for the api-* tests and benches: a store (DuckDB in a fresh temp dir by
+ * default, or PostgreSQL in a fresh schema), a folder lake, the in-process bus, the bronze writer, and the
+ * server built by `createServer`.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { FsLake } from '../src/adapters/fs-lake/fs-lake.js'
 import { InProcessBus } from '../src/adapters/in-process/in-process-bus.js'
+import { PostgresStore } from '../src/adapters/postgres/postgres-store.js'
+import type { RouteModule } from '../src/api/deps.js'
 import { createServer, type ServerOptions } from '../src/api/server.js'
 import { type Config, loadConfig } from '../src/config.js'
 import { type Clock, systemClock } from '../src/core/ports/clock.js'
 import { silentLogger } from '../src/core/ports/logger.js'
+import type { Store } from '../src/core/ports/store.js'
 import { BronzeWriter } from '../src/pipeline/bronze.js'
 import { createApiKey } from '../src/pipeline/keys.js'
-import type { RouteModule } from '../src/api/deps.js'
 
 export interface ApiFixture {
   app: FastifyInstance
-  store: DuckdbStore
+  store: Store
   lake: FsLake
   bus: InProcessBus
   bronze: BronzeWriter
@@ -30,17 +34,30 @@ export interface ApiFixture {
   close(): Promise<void>
 }
 
+/** Where the fixture's store lives: the embedded default, or a PostgreSQL URL (a fresh schema is made and dropped). */
+export type FixtureStore = { kind: 'duckdb' } | { kind: 'postgres'; url: string }
+
+let schemas = 0
+
 export async function openApiFixture(
   options: {
     server?: ServerOptions
     config?: Partial<Config>
     clock?: Clock
     extraRoutes?: RouteModule[]
+    store?: FixtureStore
+    /** An existing AIRLAKE_HOME to serve (kept on close); a fresh temp dir otherwise. */
+    home?: string
   } = {},
 ): Promise<ApiFixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlake-api-'))
+  const dir = options.home ?? (await mkdtemp(join(tmpdir(), 'airlake-api-')))
   const clock = options.clock ?? systemClock
-  const store = await DuckdbStore.open(join(dir, 'airlake.duckdb'))
+  const where = options.store ?? { kind: 'duckdb' }
+  const schema = `airlake_api_test_${process.pid}_${++schemas}`
+  const store =
+    where.kind === 'duckdb'
+      ? await DuckdbStore.open(join(dir, 'airlake.duckdb'))
+      : await PostgresStore.open(where.url, { schema, poolSize: 8 })
   await store.migrate()
   const lake = await FsLake.open(join(dir, 'lake'))
   const bus = new InProcessBus()
@@ -65,8 +82,19 @@ export async function openApiFixture(
       await bus.close()
       await bronze.close()
       await store.close()
-      await rm(dir, { recursive: true, force: true })
+      if (where.kind === 'postgres') await dropSchema(where.url, schema)
+      if (options.home === undefined) await rm(dir, { recursive: true, force: true })
     },
+  }
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end()
   }
 }
 

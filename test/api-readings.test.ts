@@ -279,7 +279,7 @@ describe('operations', () => {
     assert.equal(response.statusCode, 200)
     const doc = response.json()
     assert.match(doc.openapi, /^3\./)
-    for (const [path, method] of [
+    const documented: Array<[string, string]> = [
       ['/sensorsdata', 'put'],
       ['/sensorsdata', 'get'],
       ['/sensorsdata/batch', 'post'],
@@ -289,7 +289,8 @@ describe('operations', () => {
       ['/healthz', 'get'],
       ['/readyz', 'get'],
       ['/metrics', 'get'],
-    ]) {
+    ]
+    for (const [path, method] of documented) {
       assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`)
     }
     assert.deepEqual(doc.components.securitySchemes.apiKey, { type: 'apiKey', in: 'header', name: 'x-api-key' })

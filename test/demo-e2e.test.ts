@@ -25,7 +25,11 @@ async function get(url: string, key: string): Promise<{ status: number; body: Re
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const value = await probe()
@@ -37,18 +41,34 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 test('the demo streams real readings, trains, forecasts, and resumes after a restart', async () => {
   const lines: string[] = []
-  const demo = await startDemo(config(), { speed: 60, kinds: ['ridge'], onLine: (l) => lines.push(l), logger: silentLogger })
+  const demo = await startDemo(config(), {
+    speed: 60,
+    kinds: ['ridge'],
+    onLine: (l) => lines.push(l),
+    logger: silentLogger,
+  })
   let stopped = false
   try {
     const key = demo.apiKey
-    assert.equal((await readFile(join(home, 'demo-key.txt'), 'utf8')).trim(), key, 'the generated key is kept for restarts')
-    assert.ok(lines.some((l) => l.startsWith('loaded the history of 9 devices')), lines.join('\n'))
+    assert.equal(
+      (await readFile(join(home, 'demo-key.txt'), 'utf8')).trim(),
+      key,
+      'the generated key is kept for restarts',
+    )
+    assert.ok(
+      lines.some((l) => l.startsWith('loaded the history of 9 devices')),
+      lines.join('\n'),
+    )
 
     const sensors = await get(`${demo.runtime.url}/sensorsdata/sensors`, key)
     assert.equal(sensors.status, 200)
     assert.match(JSON.stringify(sensors.body), /wsn-single-hop-1/)
     assert.match(JSON.stringify(sensors.body), /motorway-ch/)
-    assert.equal((await fetch(`${demo.runtime.url}/sensorsdata/sensors`)).status, 401, 'the API needs the key')
+    assert.equal(
+      (await fetch(`${demo.runtime.url}/sensorsdata/sensors`)).status,
+      401,
+      'the API needs the key',
+    )
 
     await demo.training
     const trained = lines.filter((l) => l.startsWith('trained '))
@@ -58,7 +78,10 @@ test('the demo streams real readings, trains, forecasts, and resumes after a res
 
     // Live readings now trigger forecasts of iaq~1..15 at the next 15 minutes.
     const predictions = await eventually('forecasts of wsn-single-hop-1', async () => {
-      const { body } = await get(`${demo.runtime.url}/predictions?device=wsn-single-hop-1&measure=iaq~15&limit=5`, key)
+      const { body } = await get(
+        `${demo.runtime.url}/predictions?device=wsn-single-hop-1&measure=iaq~15&limit=5`,
+        key,
+      )
       const records = body.Records as unknown[] | undefined
       return records && records.length > 0 ? body : undefined
     })
@@ -76,10 +99,18 @@ test('the demo streams real readings, trains, forecasts, and resumes after a res
   // A restart resumes the replay and finds the models it trained.
   const runsBefore = await countRuns()
   const again: string[] = []
-  const second = await startDemo(config(), { speed: 60, kinds: ['ridge'], onLine: (l) => again.push(l), logger: silentLogger })
+  const second = await startDemo(config(), {
+    speed: 60,
+    kinds: ['ridge'],
+    onLine: (l) => again.push(l),
+    logger: silentLogger,
+  })
   try {
     await second.training
-    assert.ok(again.some((l) => l.startsWith('resumed the replay')), again.join('\n'))
+    assert.ok(
+      again.some((l) => l.startsWith('resumed the replay')),
+      again.join('\n'),
+    )
     assert.equal(again.filter((l) => l.startsWith('trained ')).length, 0, 'no model is trained twice')
   } finally {
     await second.stop()
@@ -89,9 +120,18 @@ test('the demo streams real readings, trains, forecasts, and resumes after a res
   // Bronze holds every payload as received; silver turns it into Parquet partitions.
   const app = await openApp(config(), { logger: silentLogger })
   try {
-    const report = await promoteToSilver({ lake: app.lake, columnar: app.columnar, clock: app.clock, logger: app.logger })
+    const report = await promoteToSilver({
+      lake: app.lake,
+      columnar: app.columnar,
+      clock: app.clock,
+      logger: app.logger,
+    })
     assert.ok(report.partitions.length > 0, JSON.stringify(report))
-    assert.ok(report.partitions.every((p) => p.key.startsWith(`silver/${p.source}/date=`) && p.key.endsWith('.parquet')))
+    assert.ok(
+      report.partitions.every(
+        (p) => p.key.startsWith(`silver/${p.source}/date=`) && p.key.endsWith('.parquet'),
+      ),
+    )
     assert.ok(report.partitions.reduce((sum, p) => sum + p.rows, 0) > 20_000)
   } finally {
     await app.close()

@@ -6,6 +6,7 @@ import { deviceFromTopic, subscribeMqtt } from '../src/adapters/mqtt/mqtt-subscr
 import { isAirlakeError } from '../src/core/errors.js'
 import { mqttMessageHandler, startMqttIngest } from '../src/pipeline/mqtt-ingest.js'
 import { type PrivateMosquitto, startPrivateMosquitto } from './support/private-mosquitto.js'
+import { skipUnless } from './support/services.js'
 import { openSourceTestDeps, type SourceTestDeps } from './support/source-deps.js'
 
 const SHARED_BROKER = process.env.MQTT_TEST_URL ?? 'mqtt://127.0.0.1:1883'
@@ -23,7 +24,11 @@ function unique(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -41,7 +46,12 @@ async function publish(url: string, messages: Array<[topic: string, payload: str
 }
 
 const vendorReading = (devid: string, minute: number, iaq = 100) =>
-  JSON.stringify({ devid, id: 1 + minute, readings: [1, 22.5, 45, 101.1, iaq, 650, 0.9], ts: new Date(T0 + minute * 60_000).toUTCString() })
+  JSON.stringify({
+    devid,
+    id: 1 + minute,
+    readings: [1, 22.5, 45, 101.1, iaq, 650, 0.9],
+    ts: new Date(T0 + minute * 60_000).toUTCString(),
+  })
 
 describe('deviceFromTopic', () => {
   it('takes the device at the + of the filter, undefined when the topic does not match', () => {
@@ -52,30 +62,52 @@ describe('deviceFromTopic', () => {
   })
 })
 
-describe('MQTT ingestion against the shared Mosquitto', () => {
+describe('MQTT ingestion against the shared Mosquitto', { skip: await skipUnless('Mosquitto', 1883) }, () => {
   it('stores vendor readings and long rows with QoS 1, takes the device from the topic, stores a redelivered message once, and rejects garbage with a reason', async () => {
     const root = unique('airlake-test')
     const subscription = await startMqttIngest(deps, {
-      subscribe: (handler) => subscribeMqtt({ url: SHARED_BROKER, topic: `${root}/+/readings`, clientId: unique('airlake-sub') }, handler),
+      subscribe: (handler) =>
+        subscribeMqtt(
+          { url: SHARED_BROKER, topic: `${root}/+/readings`, clientId: unique('airlake-sub') },
+          handler,
+        ),
     })
     try {
       const reading = vendorReading('7BB92D02D696C5C5', 0)
       await publish(SHARED_BROKER, [
         [`${root}/7BB92D02D696C5C5/readings`, reading],
         [`${root}/7BB92D02D696C5C5/readings`, reading],
-        [`${root}/room-9/readings`, JSON.stringify({ time: '2023-02-07T11:30:00Z', measure: 'co2', value: 700 })],
+        [
+          `${root}/room-9/readings`,
+          JSON.stringify({ time: '2023-02-07T11:30:00Z', measure: 'co2', value: 700 }),
+        ],
         [`${root}/room-9/readings`, 'not json at all'],
         [`${root}/room-9/readings`, vendorReading('7BB92D02D696C5C5', 1)],
       ])
       await waitFor('five messages', () => subscription.stats.messages === 5)
-      assert.deepEqual(subscription.stats, { messages: 5, duplicates: 1, received: 4, accepted: 2, rejected: 2, stored: 7 })
+      assert.deepEqual(subscription.stats, {
+        messages: 5,
+        duplicates: 1,
+        received: 4,
+        accepted: 2,
+        rejected: 2,
+        stored: 7,
+      })
 
       const minute = Date.UTC(2023, 1, 7, 11, 29)
-      const vendorRows = await deps.store.readingsPage({ deviceId: '7BB92D02D696C5C5', from: minute, to: minute, limitTimes: 5 })
+      const vendorRows = await deps.store.readingsPage({
+        deviceId: '7BB92D02D696C5C5',
+        from: minute,
+        to: minute,
+        limitTimes: 5,
+      })
       assert.equal(vendorRows.length, 6)
       assert.ok(vendorRows.every((r) => r.source === 'mqtt'))
       const longRow = await deps.store.readingSeries('room-9', 'co2', minute, minute + 60_000)
-      assert.deepEqual(longRow.map((r) => [r.time, r.value]), [[minute + 60_000, 700]])
+      assert.deepEqual(
+        longRow.map((r) => [r.time, r.value]),
+        [[minute + 60_000, 700]],
+      )
 
       const rejections = await deps.store.listRejections({ source: 'mqtt' })
       assert.ok(rejections.some((r) => r.code === 'BAD_REQUEST' && r.payload === 'not json at all'))
@@ -112,13 +144,21 @@ describe('MQTT ingestion against the shared Mosquitto', () => {
     const statuses: string[] = []
     const { handle, stats } = mqttMessageHandler(deps)
     const subscription = await subscribeMqtt(
-      { url: SHARED_BROKER, topic: `${root}/+/readings`, clientId: unique('airlake-sub'), reconnectPeriodMs: 100, onStatus: (s) => statuses.push(s) },
+      {
+        url: SHARED_BROKER,
+        topic: `${root}/+/readings`,
+        clientId: unique('airlake-sub'),
+        reconnectPeriodMs: 100,
+        onStatus: (s) => statuses.push(s),
+      },
       handle,
     )
     try {
       subscription.dropConnection()
       await waitFor('a reconnection', () => statuses.filter((s) => s === 'connected').length >= 2)
-      await publish(SHARED_BROKER, [[`${root}/DROP000000000001/readings`, vendorReading('DROP000000000001', 0)]])
+      await publish(SHARED_BROKER, [
+        [`${root}/DROP000000000001/readings`, vendorReading('DROP000000000001', 0)],
+      ])
       await waitFor('the message after reconnecting', () => stats.stored === 6)
     } finally {
       await subscription.close()
@@ -127,7 +167,10 @@ describe('MQTT ingestion against the shared Mosquitto', () => {
 
   it('says clearly when the broker cannot be reached', async () => {
     await assert.rejects(
-      subscribeMqtt({ url: 'mqtt://127.0.0.1:1', clientId: unique('airlake-sub'), connectTimeoutMs: 300 }, async () => {}),
+      subscribeMqtt(
+        { url: 'mqtt://127.0.0.1:1', clientId: unique('airlake-sub'), connectTimeoutMs: 300 },
+        async () => {},
+      ),
       (e) => isAirlakeError(e, 'DEPENDENCY_MISSING') && /is the broker running/.test(e.message),
     )
   })
@@ -147,7 +190,13 @@ describe('MQTT ingestion across a broker restart (a private Mosquitto, restarted
     const subscription = await startMqttIngest(deps, {
       subscribe: (handler) =>
         subscribeMqtt(
-          { url: broker.url, topic: 'airlake/+/readings', clientId: unique('airlake-sub'), reconnectPeriodMs: 100, onStatus: (s) => statuses.push(s) },
+          {
+            url: broker.url,
+            topic: 'airlake/+/readings',
+            clientId: unique('airlake-sub'),
+            reconnectPeriodMs: 100,
+            onStatus: (s) => statuses.push(s),
+          },
           handler,
         ),
     })

@@ -43,13 +43,16 @@ describe('DuckDB store', () => {
     }
   })
 
-  it('says clearly what to do when another process holds the file', async () => {
+  it('says clearly what to do when another airlake process holds the file', async () => {
     const path = join(dir, 'locked.duckdb')
+    const storeModule = new URL('../src/adapters/duckdb/duckdb-store.ts', import.meta.url).href
     const holder = spawn(
       process.execPath,
       [
+        '--import',
+        'tsx',
         '-e',
-        `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path)}).then(() => { console.log('ready'); setInterval(() => {}, 1000) })`,
+        `import(${JSON.stringify(storeModule)}).then(({ DuckdbStore }) => DuckdbStore.open(${JSON.stringify(path)})).then(() => { console.log('ready'); setInterval(() => {}, 1000) })`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     )
@@ -62,8 +65,9 @@ describe('DuckDB store', () => {
         DuckdbStore.open(path),
         (error: unknown) =>
           isAirlakeError(error, 'CONFLICT') &&
-          error.message.includes('airlake serve') &&
-          error.message.includes(path),
+          error.message.includes(`the embedded store at ${path} is in use by a running airlake server`) &&
+          error.message.includes('use the HTTP API') &&
+          error.message.includes('DATABASE_URL=postgres://'),
       )
     } finally {
       holder.kill()

@@ -96,6 +96,26 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(await store.writeReadings([]), { stored: 0 })
       }))
 
+    it('takes concurrent overlapping batches without errors, one value per key', () =>
+      withStore(async (store) => {
+        const batch = (writer: number) =>
+          Array.from({ length: 300 }, (_, i) =>
+            reading(i % 100, ['iaq', 'co2', 'voc'][i % 3]!, writer * 1000 + i, `dev-${(i + writer) % 4}`),
+          )
+        const reports = await Promise.all([1, 2, 3, 4].map((writer) => store.writeReadings(batch(writer))))
+        assert.deepEqual(reports, [{ stored: 300 }, { stored: 300 }, { stored: 300 }, { stored: 300 }])
+        const keys = new Set(
+          [1, 2, 3, 4].flatMap((w) => batch(w).map((r) => `${r.deviceId}/${r.measure}/${r.time}`)),
+        )
+        assert.equal(await store.countReadings(), keys.size)
+        const series = await store.readingSeries('dev-1', 'iaq', at(0), at(100))
+        assert.ok(
+          series.every((r) => [1, 2, 3, 4].some((w) => r.value >= w * 1000 && r.value < w * 1000 + 300)),
+        )
+        const latest = await store.latestReadings()
+        assert.equal(new Set(latest.map((r) => `${r.deviceId}/${r.measure}`)).size, latest.length)
+      }))
+
     it('refuses a reading that cannot be stored, writing nothing of the batch', () =>
       withStore(async (store) => {
         await assert.rejects(
@@ -282,43 +302,70 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.countPredictions(), 2)
       }))
 
-    it('puts actuals and 5/10/15-minute forecasts side by side in actuals_vs_forecasts', () =>
+    it('puts actuals and 5/10/15-minute forecasts side by side in forecast_vs_actual (the Grafana view)', () =>
       withStore(async (store) => {
-        await store.writeReadings([reading(0, 'iaq', 50), reading(1, 'iaq', 51), reading(1, 'co2', 400)])
+        await store.writeReadings([
+          reading(0, 'iaq', 50),
+          reading(1, 'iaq', 51),
+          reading(1, 'co2', 400),
+          reading(1, 'iaq', 70, 'dev-b'),
+        ])
         await store.writePredictions([
           prediction(1, 'iaq~5', 49),
           prediction(1, 'iaq~10', 48),
           prediction(1, 'iaq~15', 47),
           prediction(1, 'iaq~3', 0),
           prediction(2, 'iaq~5', 53),
+          prediction(1, 'iaq~5', 69, 'dev-b'),
         ])
+        await store.migrate()
         const rows = await store.query(
-          `SELECT time, measure, actual, forecast_5, forecast_10, forecast_15 FROM actuals_vs_forecasts
-           WHERE device_id = $1 AND measure = $2 ORDER BY time`,
-          ['dev-a', 'iaq'],
+          `SELECT * FROM forecast_vs_actual
+           WHERE device_id = $1 AND measure = $2 AND time BETWEEN $3 AND $4 ORDER BY time`,
+          ['dev-a', 'iaq', new Date(at(0)), new Date(at(30))],
         )
         assert.deepEqual(
-          rows.map((r) => ({ ...r, time: new Date(r.time as Date).getTime() })),
-          [
-            {
-              time: at(0),
-              measure: 'iaq',
-              actual: 50,
-              forecast_5: null,
-              forecast_10: null,
-              forecast_15: null,
-            },
-            { time: at(1), measure: 'iaq', actual: 51, forecast_5: 49, forecast_10: 48, forecast_15: 47 },
-            {
-              time: at(2),
-              measure: 'iaq',
-              actual: null,
-              forecast_5: 53,
-              forecast_10: null,
-              forecast_15: null,
-            },
-          ],
+          rows.map((r) => Object.keys(r)),
+          rows.map(() => [
+            'device_id',
+            'measure',
+            'time',
+            'actual',
+            'forecast_5',
+            'forecast_10',
+            'forecast_15',
+          ]),
         )
+        const side = (r: Record<string, unknown>) => ({ ...r, time: new Date(r.time as Date).getTime() })
+        const row = (
+          minute: number,
+          actual: number | null,
+          f5: number | null,
+          f10: number | null,
+          f15: number | null,
+        ) => ({
+          device_id: 'dev-a',
+          measure: 'iaq',
+          time: at(minute),
+          actual,
+          forecast_5: f5,
+          forecast_10: f10,
+          forecast_15: f15,
+        })
+        assert.deepEqual(rows.map(side), [
+          row(0, 50, null, null, null),
+          row(1, 51, 49, 48, 47),
+          // a minute forecast but not measured yet still shows, ahead of the actuals
+          row(2, null, 53, null, null),
+        ])
+        const co2 = await store.query(
+          `SELECT actual, forecast_5 FROM forecast_vs_actual WHERE measure = 'co2'`,
+        )
+        assert.deepEqual(co2, [{ actual: 400, forecast_5: null }])
+        const others = await store.query(
+          `SELECT device_id, actual, forecast_5 FROM forecast_vs_actual WHERE device_id = 'dev-b'`,
+        )
+        assert.deepEqual(others, [{ device_id: 'dev-b', actual: 70, forecast_5: 69 }])
       }))
 
     it('runs read-only SQL with parameters and refuses writes', () =>

@@ -17,7 +17,7 @@ export default defineConfig({
   },
   server: {
     proxy: Object.fromEntries(
-      ['/sensorsdata', '/predictions', '/devices', '/events', '/models', '/selection', '/runs', '/quality', '/exports'].map(
+      ['/openapi.json', '/sensorsdata', '/predictions', '/devices', '/events', '/models', '/selection', '/runs', '/quality', '/exports'].map(
         (path) => [path, process.env.AIRLAKE_API_URL ?? 'http://127.0.0.1:8080'],
       ),
     ),

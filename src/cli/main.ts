@@ -27,10 +27,12 @@ const modules: Array<() => Promise<CommandModule>> = [
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('airlake')
-    .description(
-      'airlake: sensor and tabular data from ingestion to live forecasts.\n' +
-        'Settings come from the environment: PORT, AIRLAKE_HOME, DATABASE_URL, LAKE_URL, BUS_URL, MQTT_URL,\n' +
-        'MQTT_TOPIC, AIRLAKE_API_KEY, AIRLAKE_CONFIG (see README).',
+    .description('airlake: sensor and tabular data from ingestion to live forecasts')
+    .addHelpText(
+      'after',
+      '\nSettings come from the environment: PORT, HOST, AIRLAKE_HOME, DATABASE_URL, LAKE_URL, BUS_URL,\n' +
+        'MQTT_URL, MQTT_TOPIC, AIRLAKE_API_KEY, AIRLAKE_CONFIG, AIRLAKE_LOG_LEVEL (see README.md).\n' +
+        'Start with `airlake demo` (what `npm start` runs), then open the printed address.',
     )
     .version(await version(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')

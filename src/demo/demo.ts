@@ -85,7 +85,8 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     // The weekly retraining keeps the demo's models current, like any configured series.
     series: [...config.series, ...tasks.filter((t) => !known.has(`${t.deviceId}/${t.measure}`))],
   }
-  const logger = options.logger ?? createLogger(process.env.AIRLAKE_LOG_LEVEL ? (config.logLevel as LogLevel) : 'warn')
+  const logger =
+    options.logger ?? createLogger(process.env.AIRLAKE_LOG_LEVEL ? (config.logLevel as LogLevel) : 'warn')
   const app = await openApp(demoConfig, { logger })
   let runtime: Runtime
   try {
@@ -112,7 +113,10 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
   replay.start()
 
   const abort = new AbortController()
-  const training = options.train === false ? Promise.resolve() : trainFleet(app, runtime, tasks, options.kinds, say, abort.signal)
+  const training =
+    options.train === false
+      ? Promise.resolve()
+      : trainFleet(app, runtime, tasks, options.kinds, say, abort.signal)
   return {
     app,
     runtime,
@@ -159,7 +163,10 @@ async function trainFleet(
   for (const phase of DEMO_PHASES) {
     const kinds = phase.filter((kind) => {
       if (wanted && !wanted.includes(kind)) return false
-      const availability = app.trainers[kind]?.available() ?? { ok: false as const, reason: 'not in this build' }
+      const availability = app.trainers[kind]?.available() ?? {
+        ok: false as const,
+        reason: 'not in this build',
+      }
       if (!availability.ok) say(`skipping ${kind}: ${availability.reason}`)
       return availability.ok
     })
@@ -179,7 +186,9 @@ async function trainFleet(
         })
         const run = await started.done
         if (run.status !== 'succeeded') {
-          say(`training ${models.join(', ')} for ${task.measure} of ${task.deviceId} ${run.status}: ${run.error ?? 'see airlake runs show ' + run.id}`)
+          say(
+            `training ${models.join(', ')} for ${task.measure} of ${task.deviceId} ${run.status}: ${run.error ?? 'see airlake runs show ' + run.id}`,
+          )
           continue
         }
         const scores = models
@@ -187,7 +196,9 @@ async function trainFleet(
           .concat(`persistence ${format(run.metrics['persistence.mae'])}`)
         say(`trained ${task.measure} of ${task.deviceId}: ${scores.join(', ')} (run ${run.id})`)
       } catch (error) {
-        say(`training ${models.join(', ')} for ${task.measure} of ${task.deviceId} failed: ${isAirlakeError(error) ? error.message : String(error)}`)
+        say(
+          `training ${models.join(', ')} for ${task.measure} of ${task.deviceId} failed: ${isAirlakeError(error) ? error.message : String(error)}`,
+        )
       }
     }
   }

@@ -62,10 +62,14 @@ function wsnSeries(): DemoSeries[] {
       counts[measure][i]! += 1
     }
     const mean = (m: 'temperature' | 'humidity') =>
-      sums[m].map((sum, i) => (counts[m][i]! > 0 ? Math.round((sum / counts[m][i]!) * 100) / 100 : Number.NaN))
+      sums[m].map((sum, i) =>
+        counts[m][i]! > 0 ? Math.round((sum / counts[m][i]!) * 100) / 100 : Number.NaN,
+      )
     const temperature = mean('temperature')
     const humidity = mean('humidity')
-    const iaq = temperature.map((t, i) => (Number.isNaN(t) || Number.isNaN(humidity[i]!) ? Number.NaN : derivedIaq(t, humidity[i]!)))
+    const iaq = temperature.map((t, i) =>
+      Number.isNaN(t) || Number.isNaN(humidity[i]!) ? Number.NaN : derivedIaq(t, humidity[i]!),
+    )
     series.push({
       deviceId,
       stepMs: MINUTE_MS,
@@ -83,8 +87,12 @@ function noxSeries(): DemoSeries {
   const readings = loadNoxReadings({ measures: ['nox_ppb', 'wind_speed_ms'] })
   const start = Math.min(...readings.map((r) => r.time))
   const length = Math.floor((Math.max(...readings.map((r) => r.time)) - start) / HOUR_MS) + 1
-  const measures = { nox_ppb: new Float64Array(length).fill(Number.NaN), wind_speed_ms: new Float64Array(length).fill(Number.NaN) }
-  for (const r of readings) measures[r.measure as keyof typeof measures][Math.floor((r.time - start) / HOUR_MS)] = r.value
+  const measures = {
+    nox_ppb: new Float64Array(length).fill(Number.NaN),
+    wind_speed_ms: new Float64Array(length).fill(Number.NaN),
+  }
+  for (const r of readings)
+    measures[r.measure as keyof typeof measures][Math.floor((r.time - start) / HOUR_MS)] = r.value
   return {
     deviceId: readings[0]!.deviceId,
     stepMs: HOUR_MS,
@@ -107,7 +115,8 @@ export function rowsAt(series: DemoSeries, index: number, time: TimeMs): Array<R
   const rows: Array<Record<string, unknown>> = []
   for (const [measure, values] of Object.entries(series.measures)) {
     const value = values[i]!
-    if (!Number.isNaN(value)) rows.push({ time: new Date(time).toISOString(), device: series.deviceId, measure, value })
+    if (!Number.isNaN(value))
+      rows.push({ time: new Date(time).toISOString(), device: series.deviceId, measure, value })
   }
   return rows
 }

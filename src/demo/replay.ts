@@ -69,7 +69,9 @@ export class Replay {
         await this.send(rows.slice(start, start + 5000))
       }
       backfilled += rows.length
-      this.options.onProgress?.(`backfilled ${series.deviceId}: ${rows.length.toLocaleString('en-US')} readings`)
+      this.options.onProgress?.(
+        `backfilled ${series.deviceId}: ${rows.length.toLocaleString('en-US')} readings`,
+      )
       this.state[series.deviceId] = { index: series.backfillSteps, time: end + series.stepMs }
     }
     await this.save()
@@ -123,7 +125,8 @@ export class Replay {
       headers: { 'content-type': 'application/x-ndjson', 'x-api-key': this.options.apiKey },
       body: rows.map((row) => JSON.stringify(row)).join('\n'),
     })
-    if (!response.ok) throw new Error(`POST /sensorsdata/batch answered ${response.status}: ${await response.text()}`)
+    if (!response.ok)
+      throw new Error(`POST /sensorsdata/batch answered ${response.status}: ${await response.text()}`)
   }
 
   private save(): Promise<void> {

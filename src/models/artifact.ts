@@ -11,7 +11,11 @@ export function jsonFile(value: unknown): Uint8Array {
  * The parsed `model.json` of an artifact, checking its algorithm and format; throws BAD_REQUEST when the
  * artifact is of another kind or unreadable.
  */
-export function readModelJson(artifact: ModelArtifact, algorithm: string, format: string): Record<string, unknown> {
+export function readModelJson(
+  artifact: ModelArtifact,
+  algorithm: string,
+  format: string,
+): Record<string, unknown> {
   if (artifact.algorithm !== algorithm || artifact.format !== format) {
     throw new AirlakeError(
       'BAD_REQUEST',
@@ -19,11 +23,14 @@ export function readModelJson(artifact: ModelArtifact, algorithm: string, format
     )
   }
   const bytes = artifact.files['model.json']
-  if (bytes === undefined) throw new AirlakeError('BAD_REQUEST', `the ${algorithm} artifact has no model.json`)
+  if (bytes === undefined)
+    throw new AirlakeError('BAD_REQUEST', `the ${algorithm} artifact has no model.json`)
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
   } catch (error) {
-    throw new AirlakeError('BAD_REQUEST', `the ${algorithm} artifact's model.json is not valid JSON`, { cause: error })
+    throw new AirlakeError('BAD_REQUEST', `the ${algorithm} artifact's model.json is not valid JSON`, {
+      cause: error,
+    })
   }
 }
 

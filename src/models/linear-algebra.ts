@@ -22,7 +22,13 @@ export function gram(x: Float64Array, n: number, d: number, ridge = 0, weights?:
 }
 
 /** XᵀY (d × k) of row-major n × d and n × k matrices. */
-export function crossProduct(x: Float64Array, y: Float64Array, n: number, d: number, k: number): Float64Array {
+export function crossProduct(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+): Float64Array {
   const out = new Float64Array(d * k)
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < d; a++) {
@@ -46,7 +52,10 @@ export function choleskySolve(a: Float64Array, b: Float64Array, d: number, k: nu
       for (let p = 0; p < j; p++) sum -= l[i * d + p]! * l[j * d + p]!
       if (i === j) {
         if (!(sum > 0)) {
-          throw new AirlakeError('INTERNAL', 'the normal equations are not positive definite; use a larger regularisation')
+          throw new AirlakeError(
+            'INTERNAL',
+            'the normal equations are not positive definite; use a larger regularisation',
+          )
         }
         l[i * d + i] = Math.sqrt(sum)
       } else {
@@ -71,7 +80,14 @@ export function choleskySolve(a: Float64Array, b: Float64Array, d: number, k: nu
 }
 
 /** Y = X W + bias (n × k) for row-major X (n × d), W (d × k) and bias (k). */
-export function multiply(x: Float64Array, w: Float64Array, bias: Float64Array, n: number, d: number, k: number): Float64Array {
+export function multiply(
+  x: Float64Array,
+  w: Float64Array,
+  bias: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+): Float64Array {
   const out = new Float64Array(n * k)
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < k; c++) out[i * k + c] = bias[c]!

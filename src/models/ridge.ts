@@ -100,7 +100,12 @@ function solveRidge(x: Float64Array, r: Float64Array, n: number, d: number, H: n
   return { weights, intercept }
 }
 
-function fitState(data: TrainingBatch, signature: ForecastSignature, features: FeatureOptions, lambda: number): RidgeState {
+function fitState(
+  data: TrainingBatch,
+  signature: ForecastSignature,
+  features: FeatureOptions,
+  lambda: number,
+): RidgeState {
   const spec = fitFeatureSpec(data, signature, features)
   const m = windowFeatures(data, spec)
   const stats = fitColumnStats(m)
@@ -142,11 +147,19 @@ export class RidgeTrainer implements ForecastTrainer {
     checkWindows(data, signature)
     const params = (options.params ?? {}) as RidgeParams
     const features = params.features ?? {}
-    const lambdas = Array.isArray(params.lambda) ? params.lambda : params.lambda === undefined ? RIDGE_LAMBDAS : [params.lambda]
+    const lambdas = Array.isArray(params.lambda)
+      ? params.lambda
+      : params.lambda === undefined
+        ? RIDGE_LAMBDAS
+        : [params.lambda]
     if (lambdas.length === 0 || lambdas.some((l) => !(l > 0))) {
-      throw new AirlakeError('PARAMETER_INVALID', `ridge lambda must be > 0, got ${JSON.stringify(params.lambda)}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `ridge lambda must be > 0, got ${JSON.stringify(params.lambda)}`,
+      )
     }
-    if (data.n < 10) throw new AirlakeError('INSUFFICIENT_DATA', `ridge needs at least 10 training windows, got ${data.n}`)
+    if (data.n < 10)
+      throw new AirlakeError('INSUFFICIENT_DATA', `ridge needs at least 10 training windows, got ${data.n}`)
     let lambda = lambdas[0]!
     if (lambdas.length > 1) {
       const L = signature.window
@@ -179,7 +192,10 @@ export class RidgeTrainer implements ForecastTrainer {
           best = error
           lambda = candidate
         }
-        options.onProgress?.((i + 1) / (lambdas.length + 1), `lambda ${candidate}: validation MAE ${error.toPrecision(4)}`)
+        options.onProgress?.(
+          (i + 1) / (lambdas.length + 1),
+          `lambda ${candidate}: validation MAE ${error.toPrecision(4)}`,
+        )
       }
     }
     const model = new RidgeModel(signature, fitState(data, signature, features, lambda))
@@ -199,8 +215,14 @@ export class RidgeTrainer implements ForecastTrainer {
       weights: decodeFloat64(String(json.weights)),
       intercept: decodeFloat64(String(json.intercept)),
     }
-    if (state.weights.length !== state.stats.mean.length * spec.horizon || state.intercept.length !== spec.horizon) {
-      throw new AirlakeError('BAD_REQUEST', 'the ridge artifact weights do not match its feature spec; retrain the model')
+    if (
+      state.weights.length !== state.stats.mean.length * spec.horizon ||
+      state.intercept.length !== spec.horizon
+    ) {
+      throw new AirlakeError(
+        'BAD_REQUEST',
+        'the ridge artifact weights do not match its feature spec; retrain the model',
+      )
     }
     return new RidgeModel(signature, state)
   }

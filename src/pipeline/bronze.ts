@@ -49,7 +49,8 @@ export class BronzeWriter {
    */
   async append(source: string, lines: readonly BronzeLine[]): Promise<string | undefined> {
     if (lines.length === 0) return undefined
-    if (!SOURCE_PATTERN.test(source)) throw new Error(`bronze source must match ${SOURCE_PATTERN}, got ${source}`)
+    if (!SOURCE_PATTERN.test(source))
+      throw new Error(`bronze source must match ${SOURCE_PATTERN}, got ${source}`)
     const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
     const segment = await this.segmentFor(source, Buffer.byteLength(text))
     const write = segment.tail.then(() => this.lake.append(segment.key, text))
@@ -73,7 +74,12 @@ export class BronzeWriter {
     }
     if (!segment) {
       const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '')
-      segment = { key: `bronze/${source}/${day}/${stamp}-${this.segmentTag}.ndjson`, day, bytes: 0, tail: Promise.resolve() }
+      segment = {
+        key: `bronze/${source}/${day}/${stamp}-${this.segmentTag}.ndjson`,
+        day,
+        bytes: 0,
+        tail: Promise.resolve(),
+      }
       this.open.set(source, segment)
     }
     segment.bytes += bytes

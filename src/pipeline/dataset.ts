@@ -65,7 +65,8 @@ export function cutWindows(
   const last = Math.min(options.lastAnchor, values.length - 1 - H)
   // A prefix count of missing values answers "does [i, j] hold a gap?" in O(1) per window.
   const missingBefore = new Int32Array(values.length + 1)
-  for (let i = 0; i < values.length; i++) missingBefore[i + 1] = missingBefore[i]! + (Number.isNaN(values[i]!) ? 1 : 0)
+  for (let i = 0; i < values.length; i++)
+    missingBefore[i + 1] = missingBefore[i]! + (Number.isNaN(values[i]!) ? 1 : 0)
   const anchors: number[] = []
   let dropped = 0
   for (let a = first; a <= last; a++) {
@@ -89,17 +90,27 @@ export function createDataset(series: GridSeries, options: DatasetOptions): Data
   const { window: L, horizon: H } = options
   const N = series.values.length
   if (!(options.split > 0 && options.split < 1)) {
-    throw new AirlakeError('PARAMETER_INVALID', `--split must be a fraction between 0 and 1 (e.g. 0.75), got ${options.split}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `--split must be a fraction between 0 and 1 (e.g. 0.75), got ${options.split}`,
+    )
   }
   if (!(options.validation >= 0 && options.validation < 1)) {
-    throw new AirlakeError('PARAMETER_INVALID', `the validation fraction must be in [0, 1), got ${options.validation}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `the validation fraction must be in [0, 1), got ${options.validation}`,
+    )
   }
   if (!Number.isInteger(L) || L < 1 || !Number.isInteger(H) || H < 1) {
-    throw new AirlakeError('PARAMETER_INVALID', `--window and --horizon must be whole numbers >= 1, got ${L} and ${H}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `--window and --horizon must be whole numbers >= 1, got ${L} and ${H}`,
+    )
   }
   const s = Math.floor(N * options.split)
   const v = options.validation > 0 ? Math.floor(s * (1 - options.validation)) : s
-  const cut = (firstAnchor: number, lastAnchor: number) => cutWindows(series, { window: L, horizon: H, firstAnchor, lastAnchor })
+  const cut = (firstAnchor: number, lastAnchor: number) =>
+    cutWindows(series, { window: L, horizon: H, firstAnchor, lastAnchor })
   const train = cut(0, v - H - 1)
   const validation = v < s ? cut(v - 1, s - H - 1) : { set: emptySet(), dropped: 0 }
   const test = cut(s - 1, N - 1)

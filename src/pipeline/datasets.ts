@@ -28,12 +28,17 @@ export function dataDirectory(): string {
     const dir = fileURLToPath(new URL(relative, import.meta.url))
     if (existsSync(`${dir}${NOX_FILE}`)) return dir
   }
-  throw new AirlakeError('NOT_FOUND', `the shipped data folder (data/${NOX_FILE}) is missing: reinstall airlake`)
+  throw new AirlakeError(
+    'NOT_FOUND',
+    `the shipped data folder (data/${NOX_FILE}) is missing: reinstall airlake`,
+  )
 }
 
 function readRows(file: string): Array<Record<string, string>> {
   const path = `${dataDirectory()}${file}`
-  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>
+  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<
+    Record<string, string>
+  >
 }
 
 /** An empty field is missing; anything else must be a finite number. */
@@ -42,7 +47,10 @@ function cell(row: Record<string, string>, column: string, file: string): number
   if (text === undefined || text === '') return undefined
   const value = Number(text)
   if (!Number.isFinite(value)) {
-    throw new AirlakeError('FILE_INVALID', `${file}: column ${column} holds ${JSON.stringify(text)}, not a number`)
+    throw new AirlakeError(
+      'FILE_INVALID',
+      `${file}: column ${column} holds ${JSON.stringify(text)}, not a number`,
+    )
   }
   return value
 }
@@ -61,7 +69,13 @@ export function loadNoxReadings(options: { measures?: readonly string[] } = {}):
     for (const measure of measures) {
       const value = cell(row, measure, NOX_FILE)
       if (value !== undefined) {
-        readings.push({ time: NOX_START_MS + hour * HOUR_MS, deviceId: NOX_DEVICE, measure, value, source: `file:${NOX_FILE}` })
+        readings.push({
+          time: NOX_START_MS + hour * HOUR_MS,
+          deviceId: NOX_DEVICE,
+          measure,
+          value,
+          source: `file:${NOX_FILE}`,
+        })
       }
     }
   }

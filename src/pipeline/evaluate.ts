@@ -42,7 +42,11 @@ export interface Evaluation {
  * MAE, RMSE and sMAPE per horizon step and over all steps. sMAPE is 200·|f − a| / (|f| + |a|) averaged,
  * a term with f = a = 0 counting 0. Throws SIGNATURE_MISMATCH when the arrays do not hold n × H values.
  */
-export function forecastMetrics(actual: Float64Array, predicted: Float64Array, horizon: number): ForecastMetrics {
+export function forecastMetrics(
+  actual: Float64Array,
+  predicted: Float64Array,
+  horizon: number,
+): ForecastMetrics {
   if (actual.length !== predicted.length || actual.length % horizon !== 0) {
     throw new AirlakeError(
       'SIGNATURE_MISMATCH',
@@ -57,7 +61,10 @@ export function forecastMetrics(actual: Float64Array, predicted: Float64Array, h
     const a = actual[i]!
     const f = predicted[i]!
     if (!Number.isFinite(f)) {
-      throw new AirlakeError('INTERNAL', `a model produced a non-finite forecast (${f}) for window ${Math.floor(i / horizon)}`)
+      throw new AirlakeError(
+        'INTERNAL',
+        `a model produced a non-finite forecast (${f}) for window ${Math.floor(i / horizon)}`,
+      )
     }
     const h = i % horizon
     const e = Math.abs(f - a)
@@ -86,7 +93,12 @@ export function forecastMetrics(actual: Float64Array, predicted: Float64Array, h
  * `rmse_h1`…, `smape_h1`… (plain numbers, exactly those shown in the run's report).
  */
 export function metricsRecord(metrics: ForecastMetrics): Record<string, number> {
-  const record: Record<string, number> = { mae: metrics.mae, rmse: metrics.rmse, smape: metrics.smape, n_windows: metrics.n }
+  const record: Record<string, number> = {
+    mae: metrics.mae,
+    rmse: metrics.rmse,
+    smape: metrics.smape,
+    n_windows: metrics.n,
+  }
   metrics.maeByHorizon.forEach((v, h) => {
     record[`mae_h${h + 1}`] = v
   })
@@ -114,7 +126,10 @@ export async function forecastAll(model: ForecastModel, data: TrainingBatch): Pr
       times: data.times?.subarray(start, end),
     })
     if (predicted.length !== (end - start) * H) {
-      throw new AirlakeError('INTERNAL', `${model.algorithm} returned ${predicted.length} values for ${end - start} windows of horizon ${H}`)
+      throw new AirlakeError(
+        'INTERNAL',
+        `${model.algorithm} returned ${predicted.length} values for ${end - start} windows of horizon ${H}`,
+      )
     }
     out.set(predicted, start * H)
   }
@@ -130,7 +145,11 @@ export async function evaluateModels(
   test: TrainingBatch,
   options: { exampleIndex?: number; onModel?: (algorithm: string) => void } = {},
 ): Promise<Evaluation> {
-  if (test.n === 0) throw new AirlakeError('INSUFFICIENT_DATA', 'no test windows to evaluate on: give more data or a smaller --split')
+  if (test.n === 0)
+    throw new AirlakeError(
+      'INSUFFICIENT_DATA',
+      'no test windows to evaluate on: give more data or a smaller --split',
+    )
   const first = models[0]
   if (first === undefined) throw new AirlakeError('PARAMETER_INVALID', 'no model to evaluate')
   const L = first.model.signature.window

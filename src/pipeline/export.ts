@@ -10,10 +10,11 @@
  * Exports are regenerated, so their lake objects are overwritten (atomically). The engine writes to a
  * local file as it reads, so memory does not grow with the export.
  */
+
+import { randomBytes } from 'node:crypto'
 import { copyFile, mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { AirlakeError, wrapError } from '../core/errors.js'
 import type { ExportFormat } from '../core/ports/columnar.js'
 import { DAY_MS, type IsoDate, isoDate, parseIsoDate, type TimeMs } from '../core/time.js'
@@ -72,11 +73,20 @@ export function exportTarget(
   const compact = (day: IsoDate) => day.replaceAll('-', '')
   if ('day' in range) {
     const from = parseIsoDate(range.day)
-    return { key: `silver/${folder}/${range.day}/${file}`, fromDay: range.day, toDay: range.day, from, to: from + DAY_MS }
+    return {
+      key: `silver/${folder}/${range.day}/${file}`,
+      fromDay: range.day,
+      toDay: range.day,
+      from,
+      to: from + DAY_MS,
+    }
   }
   if ('days' in range) {
     if (!Number.isInteger(range.days) || range.days < 1 || range.days > MAX_DAYS) {
-      throw new AirlakeError('PARAMETER_INVALID', `days must be a whole number from 1 to ${MAX_DAYS}, got ${range.days}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `days must be a whole number from 1 to ${MAX_DAYS}, got ${range.days}`,
+      )
     }
     const today = parseIsoDate(isoDate(now))
     const from = today - (range.days - 1) * DAY_MS
@@ -112,7 +122,10 @@ export function exportTarget(
 export async function exportReadings(deps: SilverDeps, input: ExportInput): Promise<ExportReport> {
   const format = input.format ?? 'csv'
   if (format !== 'csv' && format !== 'parquet') {
-    throw new AirlakeError('PARAMETER_INVALID', `format must be csv or parquet, got ${JSON.stringify(format)}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `format must be csv or parquet, got ${JSON.stringify(format)}`,
+    )
   }
   const target = exportTarget(input.range, input.source, format, deps.clock.now())
   const promotion =
@@ -130,7 +143,13 @@ export async function exportReadings(deps: SilverDeps, input: ExportInput): Prom
       if (file !== undefined) files.push(file)
     }
     const local = join(scratch, `export.${format}`)
-    const rows = await deps.columnar.exportReadings({ files, from: target.from, to: target.to, format, out: local })
+    const rows = await deps.columnar.exportReadings({
+      files,
+      from: target.from,
+      to: target.to,
+      format,
+      out: local,
+    })
     const bytes = (await stat(local)).size
     await deps.lake.putFile(target.key, local, { overwrite: true })
     let out: string | undefined
@@ -139,7 +158,17 @@ export async function exportReadings(deps: SilverDeps, input: ExportInput): Prom
       await writeLocalAtomically(local, out)
     }
     deps.logger.info('export written', { key: target.key, rows, bytes, partitions: partitions.length })
-    return { key: target.key, format, rows, bytes, from: target.from, to: target.to, partitions: partitions.length, out, promotion }
+    return {
+      key: target.key,
+      format,
+      rows,
+      bytes,
+      from: target.from,
+      to: target.to,
+      partitions: partitions.length,
+      out,
+      promotion,
+    }
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }
@@ -153,6 +182,10 @@ async function writeLocalAtomically(from: string, to: string): Promise<void> {
     await rename(temp, to)
   } catch (error) {
     await rm(temp, { force: true })
-    throw wrapError(error, 'PARAMETER_INVALID', `cannot write the export to ${to} (does the folder exist and can you write there?)`)
+    throw wrapError(
+      error,
+      'PARAMETER_INVALID',
+      `cannot write the export to ${to} (does the folder exist and can you write there?)`,
+    )
   }
 }

@@ -46,5 +46,9 @@ export function generateFeatures(
     }
     return { n: set.n, x }
   }
-  return { spec, names, splits: { train: rows(dataset.train), validation: rows(dataset.validation), test: rows(dataset.test) } }
+  return {
+    spec,
+    names,
+    splits: { train: rows(dataset.train), validation: rows(dataset.validation), test: rows(dataset.test) },
+  }
 }

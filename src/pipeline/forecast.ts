@@ -19,7 +19,7 @@ import type { Logger } from '../core/ports/logger.js'
 import type { ShadowForecast, Store } from '../core/ports/store.js'
 import { floorToStep, type TimeMs } from '../core/time.js'
 import type { Prediction } from '../core/types.js'
-import { scoreForecasts, type Selector, seriesScale } from './select.js'
+import { type Selector, scoreForecasts, seriesScale } from './select.js'
 import type { ModelServer, ServedModel } from './serving.js'
 
 /** A point of a series: time (ms) and value. */
@@ -56,9 +56,13 @@ export function buildWindow(
       values[i] = after.value
     } else if (before !== undefined && after !== undefined) {
       if (after.time - before.time > maxGapMs) {
-        return { ok: false, reason: `a gap of ${gapSteps(after.time - before.time, stepMs)} steps before ${new Date(after.time).toISOString()}` }
+        return {
+          ok: false,
+          reason: `a gap of ${gapSteps(after.time - before.time, stepMs)} steps before ${new Date(after.time).toISOString()}`,
+        }
       }
-      values[i] = before.value + ((after.value - before.value) * (at - before.time)) / (after.time - before.time)
+      values[i] =
+        before.value + ((after.value - before.value) * (at - before.time)) / (after.time - before.time)
     } else if (before !== undefined) {
       if (at - before.time > maxGapMs) {
         return { ok: false, reason: `no value for the last ${gapSteps(end - before.time, stepMs)} steps` }
@@ -66,7 +70,10 @@ export function buildWindow(
       values[i] = before.value
     } else if (after !== undefined) {
       if (after.time - at > maxGapMs) {
-        return { ok: false, reason: `history starts ${gapSteps(after.time - at, stepMs)} steps into the window` }
+        return {
+          ok: false,
+          reason: `history starts ${gapSteps(after.time - at, stepMs)} steps into the window`,
+        }
       }
       values[i] = after.value
     } else {
@@ -118,7 +125,12 @@ export interface SelectorConfig {
 export interface ForecasterDeps {
   store: Pick<
     Store,
-    'readingSeries' | 'writePredictions' | 'writeShadowForecasts' | 'takeShadowForecasts' | 'deleteShadowForecastsBefore' | 'listArms'
+    | 'readingSeries'
+    | 'writePredictions'
+    | 'writeShadowForecasts'
+    | 'takeShadowForecasts'
+    | 'deleteShadowForecastsBefore'
+    | 'listArms'
   >
   bus: Bus
   clock: Clock
@@ -214,6 +226,9 @@ export class Forecaster {
   private readonly pending = new Map<string, Job>()
   private readonly series = new Map<string, SeriesState>()
   private running: Promise<void> | undefined
+  /** Shadow forecasts to save (cache on), and the save in flight. */
+  private unsaved: ShadowForecast[] = []
+  private saving: Promise<void> | undefined
   private idleWaiters: Array<() => void> = []
   private unsubscribe: (() => void) | undefined
   private readonly counters: ForecastMetrics = {
@@ -252,20 +267,23 @@ export class Forecaster {
     await this.deps.serving.start()
     this.resumed = (await this.deps.store.listArms()).length > 0
     if (this.unsubscribe === undefined) {
-      this.unsubscribe = this.deps.bus.subscribe('readings.stored', (message) => this.accept(message), { group: 'forecast' })
+      this.unsubscribe = this.deps.bus.subscribe('readings.stored', (message) => this.accept(message), {
+        group: 'forecast',
+      })
     }
   }
 
-  /** Unsubscribes and waits for queued and running forecasts to finish. */
+  /** Unsubscribes and waits for queued and running forecasts to finish and their shadows to be saved. */
   async stop(): Promise<void> {
     this.unsubscribe?.()
     this.unsubscribe = undefined
     await this.idle()
   }
 
-  /** Resolves when nothing is queued or running. */
+  /** Resolves when nothing is queued, running or being saved. */
   idle(): Promise<void> {
-    if (this.running === undefined && this.pending.size === 0) return Promise.resolve()
+    if (this.running === undefined && this.pending.size === 0 && this.saving === undefined)
+      return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -294,7 +312,9 @@ export class Forecaster {
     for (const [key, readings] of groups) {
       this.counters.readings += readings.length
       const state = this.series.get(key)
-      if (state !== undefined) for (const reading of readings) insertPoint(state.points, { time: reading.time, value: reading.value })
+      if (state !== undefined)
+        for (const reading of readings)
+          insertPoint(state.points, { time: reading.time, value: reading.value })
       let job = this.pending.get(key)
       if (job === undefined) {
         let resolve!: () => void
@@ -302,7 +322,15 @@ export class Forecaster {
           resolve = r
         })
         const first = readings[0]!
-        job = { key, deviceId: first.deviceId, measure: first.measure, latest: Number.NEGATIVE_INFINITY, actuals: new Map(), done, resolve }
+        job = {
+          key,
+          deviceId: first.deviceId,
+          measure: first.measure,
+          latest: Number.NEGATIVE_INFINITY,
+          actuals: new Map(),
+          done,
+          resolve,
+        }
         this.pending.set(key, job)
       } else {
         this.counters.coalesced += 1
@@ -327,6 +355,7 @@ export class Forecaster {
   private pump(): void {
     if (this.running !== undefined) return
     if (this.pending.size === 0) {
+      if (this.saving !== undefined) return
       const waiters = this.idleWaiters
       this.idleWaiters = []
       for (const wake of waiters) wake()
@@ -350,22 +379,31 @@ export class Forecaster {
       })
   }
 
+  /**
+   * One batch: forecast every series, write the chosen forecasts (the latency that matters ends there),
+   * then score the batch's actuals against earlier shadow forecasts and keep the new ones. Scoring after
+   * the write means a choice uses the rewards up to the previous batch: one batch later, not wrong.
+   */
   private async runBatch(jobs: Job[]): Promise<void> {
     const planned = await Promise.all(jobs.map((job) => this.plan(job)))
     const plans = planned.filter((plan): plan is Plan => plan !== undefined)
     if (plans.length === 0) return
     this.counters.jobs += plans.length
 
-    await this.scoreActuals(plans)
     await this.forecastAll(plans)
 
     const issuedAt = this.deps.clock.now()
     const predictions: Prediction[] = []
     const shadows: ShadowForecast[] = []
+    /** Shadows another process may need: after a restart, or (cache off) a fellow worker. */
+    const durable: ShadowForecast[] = []
     const written: Array<BusTopics['predictions.written']> = []
     for (const plan of plans) {
       const good = plan.arms.filter((arm) => plan.forecasts.has(arm.arm))
       if (good.length === 0) continue
+      // A lone candidate is scored (GET /selection shows its reward) but there is nothing to choose
+      // between, so its shadows need not outlive this process.
+      const keep = !this.cache || plan.arms.length > 1
       const choice = await this.deps.selector.choose(
         plan.selector,
         good.map((arm) => arm.arm),
@@ -374,12 +412,24 @@ export class Forecaster {
         const forecast = plan.forecasts.get(arm.arm)!
         const end = floorToStep(plan.job.latest, arm.signature.stepMs)
         if (arm.arm === choice.arm) {
-          const rows = predictionRows({ deviceId: plan.job.deviceId, signature: arm.signature, end, forecast, modelVersion: arm.arm, issuedAt })
+          const rows = predictionRows({
+            deviceId: plan.job.deviceId,
+            signature: arm.signature,
+            end,
+            forecast,
+            modelVersion: arm.arm,
+            issuedAt,
+          })
           predictions.push(...rows)
-          written.push({ deviceId: plan.job.deviceId, measure: plan.job.measure, modelVersion: arm.arm, predictions: rows })
+          written.push({
+            deviceId: plan.job.deviceId,
+            measure: plan.job.measure,
+            modelVersion: arm.arm,
+            predictions: rows,
+          })
         }
         for (let h = 1; h <= arm.signature.horizon; h++) {
-          shadows.push({
+          const shadow: ShadowForecast = {
             selector: plan.selector,
             deviceId: plan.job.deviceId,
             measure: plan.job.measure,
@@ -388,34 +438,66 @@ export class Forecaster {
             arm: arm.arm,
             value: forecast[h - 1]!,
             issuedAt,
-          })
+          }
+          shadows.push(shadow)
+          if (keep) durable.push(shadow)
         }
       }
     }
-    if (predictions.length === 0) return
 
-    await this.deps.store.writePredictions(predictions)
-    this.counters.forecasts += written.length
-    this.counters.predictionRows += predictions.length
-    await Promise.all(
-      written.map((message) =>
-        this.deps.bus
-          .publish('predictions.written', message)
-          .catch((error: unknown) => this.deps.logger.warn('could not publish predictions.written', { error: String(error) })),
-      ),
-    )
-    await this.deps.store.writeShadowForecasts(shadows)
-    this.counters.shadowRows += shadows.length
-    if (this.cache) {
-      for (const shadow of shadows) {
-        const state = this.series.get(`${shadow.deviceId}\u0000${shadow.measure}`)
-        if (state === undefined) continue
-        const list = state.shadows.get(shadow.time)
-        if (list === undefined) state.shadows.set(shadow.time, [shadow])
-        else list.push(shadow)
-      }
-      await this.cleanStoredShadows()
+    if (predictions.length > 0) {
+      await this.deps.store.writePredictions(predictions)
+      this.counters.forecasts += written.length
+      this.counters.predictionRows += predictions.length
+      await Promise.all(
+        written.map((message) =>
+          this.deps.bus
+            .publish('predictions.written', message)
+            .catch((error: unknown) =>
+              this.deps.logger.warn('could not publish predictions.written', { error: String(error) }),
+            ),
+        ),
+      )
     }
+    await this.scoreActuals(plans)
+    if (shadows.length === 0) return
+    this.counters.shadowRows += shadows.length
+    if (!this.cache) {
+      await this.deps.store.writeShadowForecasts(durable)
+      return
+    }
+    for (const shadow of shadows) {
+      const state = this.series.get(`${shadow.deviceId}\u0000${shadow.measure}`)
+      if (state === undefined) continue
+      const list = state.shadows.get(shadow.time)
+      if (list === undefined) state.shadows.set(shadow.time, [shadow])
+      else list.push(shadow)
+    }
+    // Saved behind the batch: the next batch need not wait for a write that only guards a restart.
+    this.unsaved.push(...durable)
+    this.saveShadows()
+  }
+
+  /**
+   * Writes the shadows kept since the last save, one write at a time, then cleans scored ones from the
+   * store; a failure is counted and logged (the shadows are still scored in this process).
+   */
+  private saveShadows(): void {
+    if (this.saving !== undefined || this.unsaved.length === 0) return
+    const rows = this.unsaved
+    this.unsaved = []
+    this.saving = this.deps.store
+      .writeShadowForecasts(rows)
+      .then(() => this.cleanStoredShadows())
+      .catch((error: unknown) => {
+        this.counters.errors++
+        this.deps.logger.error('could not save shadow forecasts', { rows: rows.length, error: String(error) })
+      })
+      .finally(() => {
+        this.saving = undefined
+        if (this.unsaved.length > 0) this.saveShadows()
+        else this.pump()
+      })
   }
 
   /** Candidates, selector and the series for a job; undefined when no model serves it (or it failed). */
@@ -423,21 +505,32 @@ export class Forecaster {
     try {
       const { selector, arms } = await this.candidatesOf(job.deviceId, job.measure)
       if (arms.length === 0) return undefined
-      for (const arm of arms) this.horizonMs = Math.max(this.horizonMs, arm.signature.horizon * arm.signature.stepMs)
+      for (const arm of arms)
+        this.horizonMs = Math.max(this.horizonMs, arm.signature.horizon * arm.signature.stepMs)
       const series = await this.seriesFor(job, arms)
       return { job, selector, arms, series, windows: new Map(), forecasts: new Map() }
     } catch (error) {
       this.counters.errors++
-      this.deps.logger.error('forecast failed', { device: job.deviceId, measure: job.measure, error: String(error) })
+      this.deps.logger.error('forecast failed', {
+        device: job.deviceId,
+        measure: job.measure,
+        error: String(error),
+      })
       return undefined
     }
   }
 
-  private async candidatesOf(deviceId: string, measure: string): Promise<{ selector: string; arms: ServedModel[] }> {
+  private async candidatesOf(
+    deviceId: string,
+    measure: string,
+  ): Promise<{ selector: string; arms: ServedModel[] }> {
     const config = (this.options.selectors ?? []).find(
       (s) => s.measure === measure && (s.deviceIds === undefined || s.deviceIds.includes(deviceId)),
     )
-    const arms = config === undefined ? [...(await this.deps.serving.candidates(deviceId, measure))] : await this.resolveAll(config.arms)
+    const arms =
+      config === undefined
+        ? [...(await this.deps.serving.candidates(deviceId, measure))]
+        : await this.resolveAll(config.arms)
     const selector = config?.name ?? selectorOf(deviceId, measure, arms)
     const pinned = await this.deps.selector.pinned(selector)
     if (pinned !== undefined && !arms.some((arm) => arm.arm === pinned)) {
@@ -445,7 +538,11 @@ export class Forecaster {
         arms.push(await this.deps.serving.resolve(pinned))
       } catch (error) {
         this.counters.errors++
-        this.deps.logger.warn('pinned arm cannot be served; using the bandit', { selector, arm: pinned, error: String(error) })
+        this.deps.logger.warn('pinned arm cannot be served; using the bandit', {
+          selector,
+          arm: pinned,
+          error: String(error),
+        })
       }
     }
     return { selector, arms: arms.filter((arm) => arm.signature.measure === measure) }
@@ -472,7 +569,11 @@ export class Forecaster {
   /** The readings the job's windows need, from memory when it covers them, else from the store. */
   private async seriesFor(job: Job, arms: readonly ServedModel[]): Promise<SeriesPoint[]> {
     const from = Math.min(
-      ...arms.map((a) => floorToStep(job.latest, a.signature.stepMs) - (a.signature.window - 1 + this.gapSteps(a.signature)) * a.signature.stepMs),
+      ...arms.map(
+        (a) =>
+          floorToStep(job.latest, a.signature.stepMs) -
+          (a.signature.window - 1 + this.gapSteps(a.signature)) * a.signature.stepMs,
+      ),
     )
     const read = async (): Promise<SeriesPoint[]> => {
       this.counters.storeReads++
@@ -524,10 +625,13 @@ export class Forecaster {
           shadows = [...shadows, ...stored.filter((shadow) => !seen.has(shadowKey(shadow)))]
         }
         if (shadows.length === 0) continue
-        const scale = seriesScale(plan.series.filter((point) => point.time <= time).map((point) => point.value))
+        const scale = seriesScale(
+          plan.series.filter((point) => point.time <= time).map((point) => point.value),
+        )
         // Forecasts issued under different selectors (a configuration change) are scored apart.
         const bySelector = new Map<string, ShadowForecast[]>()
-        for (const shadow of shadows) bySelector.set(shadow.selector, [...(bySelector.get(shadow.selector) ?? []), shadow])
+        for (const shadow of shadows)
+          bySelector.set(shadow.selector, [...(bySelector.get(shadow.selector) ?? []), shadow])
         for (const [name, forecasts] of bySelector) {
           const scored = scoreForecasts(forecasts, actual, scale)
           if (scored.length === 0) continue
@@ -551,7 +655,15 @@ export class Forecaster {
         let built = plan.windows.get(gridKey)
         if (built === undefined) {
           const end = floorToStep(plan.job.latest, stepMs)
-          built = { end, result: buildWindow(plan.series, { end, window, stepMs, maxGapSteps: this.gapSteps(arm.signature) }) }
+          built = {
+            end,
+            result: buildWindow(plan.series, {
+              end,
+              window,
+              stepMs,
+              maxGapSteps: this.gapSteps(arm.signature),
+            }),
+          }
           plan.windows.set(gridKey, built)
         }
         if (!built.result.ok) continue
@@ -562,7 +674,11 @@ export class Forecaster {
     }
     for (const plan of plans) {
       const incomplete = [...plan.windows.values()].find((w) => !w.result.ok)
-      if (incomplete !== undefined && !incomplete.result.ok && ![...plan.windows.values()].some((w) => w.result.ok)) {
+      if (
+        incomplete !== undefined &&
+        !incomplete.result.ok &&
+        ![...plan.windows.values()].some((w) => w.result.ok)
+      ) {
         this.counters.skipped++
         this.deps.logger.debug('forecast skipped: window incomplete', {
           device: plan.job.deviceId,
@@ -583,10 +699,15 @@ export class Forecaster {
         })
         try {
           const forecasts = await this.deps.serving.predict(arm, { n: group.length, windows, times })
-          group.forEach((plan, i) => plan.forecasts.set(arm.arm, forecasts.slice(i * horizon, (i + 1) * horizon)))
+          for (const [i, plan] of group.entries())
+            plan.forecasts.set(arm.arm, forecasts.slice(i * horizon, (i + 1) * horizon))
         } catch (error) {
           this.counters.errors++
-          this.deps.logger.error('candidate forecast failed', { arm: arm.arm, windows: group.length, error: String(error) })
+          this.deps.logger.error('candidate forecast failed', {
+            arm: arm.arm,
+            windows: group.length,
+            error: String(error),
+          })
         }
       }),
     )

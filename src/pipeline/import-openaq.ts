@@ -11,6 +11,7 @@ import { floorToStep, HOUR_MS, type TimeMs } from '../core/time.js'
 import { type IngestDeps, type IngestRecord, ingestRecords } from './ingest.js'
 import { type RetryOptions, withRetry } from './retry.js'
 import type { OpenaqApi, OpenaqHour } from './source-adapters.js'
+import { checkSource } from './to-silver.js'
 
 export const PM25_PARAMETER_ID = 2
 /** Hours fetched when nothing is stored yet and no `from` is given. */
@@ -77,23 +78,36 @@ export function openaqCursorKey(locationId: number): string {
  * points after them, so re-running continues), PARAMETER_INVALID for `from` after `to`.
  */
 export async function importOpenaq(deps: IngestDeps, input: OpenaqImportInput): Promise<OpenaqImportReport> {
-  const source = input.source ?? 'openaq'
+  const source = checkSource(input.source ?? 'openaq')
   const limit = input.pageLimit ?? PAGE_LIMIT
   const retry = (what: string) => ({
     ...input.retry,
     signal: input.signal,
     onRetry: (error: unknown, attempt: number, delayMs: number) =>
-      deps.logger.warn(`OpenAQ ${what} failed; retrying`, { attempt, delayMs, error: (error as Error).message }),
+      deps.logger.warn(`OpenAQ ${what} failed; retrying`, {
+        attempt,
+        delayMs,
+        error: (error as Error).message,
+      }),
   })
 
-  const { value: location } = await withRetry(() => input.api.getLocation(input.locationId, input.signal), retry('location'))
+  const { value: location } = await withRetry(
+    () => input.api.getLocation(input.locationId, input.signal),
+    retry('location'),
+  )
   if (location === undefined) {
-    throw new AirlakeError('NOT_FOUND', `OpenAQ has no location ${input.locationId}: find one at https://explore.openaq.org (the number in its address)`)
+    throw new AirlakeError(
+      'NOT_FOUND',
+      `OpenAQ has no location ${input.locationId}: find one at https://explore.openaq.org (the number in its address)`,
+    )
   }
   const sensor = location.sensors.find((s) => s.parameterId === PM25_PARAMETER_ID)
   if (sensor === undefined) {
     const measured = location.sensors.map((s) => s.parameterName).join(', ') || 'nothing'
-    throw new AirlakeError('NOT_FOUND', `OpenAQ location ${input.locationId} (${location.name}) has no PM2.5 sensor (it measures ${measured}): choose a location that measures PM2.5`)
+    throw new AirlakeError(
+      'NOT_FOUND',
+      `OpenAQ location ${input.locationId} (${location.name}) has no PM2.5 sensor (it measures ${measured}): choose a location that measures PM2.5`,
+    )
   }
   const deviceId = `openaq-${input.locationId}`
   const cursorKey = openaqCursorKey(input.locationId)
@@ -104,9 +118,17 @@ export async function importOpenaq(deps: IngestDeps, input: OpenaqImportInput): 
   const resumed = lastStored !== undefined && lastStored >= requested && lastStored < to
   const from = resumed ? lastStored + HOUR_MS : requested
   if (input.from !== undefined && input.to !== undefined && input.from > input.to) {
-    throw new AirlakeError('PARAMETER_INVALID', `--from ${new Date(input.from).toISOString()} is after --to ${new Date(input.to).toISOString()}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `--from ${new Date(input.from).toISOString()} is after --to ${new Date(input.to).toISOString()}`,
+    )
   }
-  await deps.store.describeDevice({ id: deviceId, source, name: location.name, ...(location.coordinates ? { location: location.coordinates } : {}) })
+  await deps.store.describeDevice({
+    id: deviceId,
+    source,
+    name: location.name,
+    ...(location.coordinates ? { location: location.coordinates } : {}),
+  })
 
   const report: OpenaqImportReport = {
     locationId: input.locationId,
@@ -133,22 +155,34 @@ export async function importOpenaq(deps: IngestDeps, input: OpenaqImportInput): 
     report.pages = page
     report.hours += result.hours.length
     if (result.hours.length > 0) {
-      const records = result.hours.map((hour) => toRecord(hour, deviceId, source, { locationId: input.locationId, sensorId: sensor.id, page }))
+      const records = result.hours.map((hour) =>
+        toRecord(hour, deviceId, source, { locationId: input.locationId, sensorId: sensor.id, page }),
+      )
       const ingested = await ingestRecords(deps, { source, records })
       report.stored += ingested.accepted
       report.rejected += ingested.rejected
       for (const rejection of ingested.rejections.slice(0, 5 - report.firstRejections.length)) {
         const hour = result.hours.find((h) => h.raw === rejection.payload)
-        report.firstRejections.push({ time: hour?.time === undefined ? '?' : new Date(hour.time).toISOString(), reason: rejection.reason })
+        report.firstRejections.push({
+          time: hour?.time === undefined ? '?' : new Date(hour.time).toISOString(),
+          reason: rejection.reason,
+        })
       }
       // The cursor passes rejected hours too, so an hour without a value is not fetched and rejected again on every run.
-      const newest = result.hours.reduce<number | undefined>((max, h) => (h.time !== undefined && (max === undefined || h.time > max) ? h.time : max), undefined)
+      const newest = result.hours.reduce<number | undefined>(
+        (max, h) => (h.time !== undefined && (max === undefined || h.time > max) ? h.time : max),
+        undefined,
+      )
       if (newest !== undefined && (report.lastHour === undefined || newest > report.lastHour)) {
         report.lastHour = newest
         try {
           await deps.store.setState(cursorKey, String(newest))
         } catch (error) {
-          throw wrapError(error, 'STORE_UNAVAILABLE', `stored page ${page} of OpenAQ location ${input.locationId} but could not save how far it got`)
+          throw wrapError(
+            error,
+            'STORE_UNAVAILABLE',
+            `stored page ${page} of OpenAQ location ${input.locationId} but could not save how far it got`,
+          )
         }
       }
     }
@@ -159,18 +193,37 @@ export async function importOpenaq(deps: IngestDeps, input: OpenaqImportInput): 
   return report
 }
 
-function toRecord(hour: OpenaqHour, deviceId: string, source: string, meta: Record<string, unknown>): IngestRecord {
+function toRecord(
+  hour: OpenaqHour,
+  deviceId: string,
+  source: string,
+  meta: Record<string, unknown>,
+): IngestRecord {
   if (hour.time === undefined) {
-    return { raw: hour.raw, error: new AirlakeError('TIME_INVALID', 'the OpenAQ hour has no period.datetimeFrom.utc that reads as a time'), meta }
+    return {
+      raw: hour.raw,
+      error: new AirlakeError(
+        'TIME_INVALID',
+        'the OpenAQ hour has no period.datetimeFrom.utc that reads as a time',
+      ),
+      meta,
+    }
   }
   if (typeof hour.value !== 'number' || !Number.isFinite(hour.value)) {
     return {
       raw: hour.raw,
-      error: new AirlakeError('READING_INVALID', `OpenAQ gave no PM2.5 value for the hour ${new Date(hour.time).toISOString()} (value ${JSON.stringify(hour.value)})`),
+      error: new AirlakeError(
+        'READING_INVALID',
+        `OpenAQ gave no PM2.5 value for the hour ${new Date(hour.time).toISOString()} (value ${JSON.stringify(hour.value)})`,
+      ),
       meta,
     }
   }
-  return { raw: hour.raw, readings: [{ time: hour.time, deviceId, measure: 'pm25', value: hour.value, source }], meta }
+  return {
+    raw: hour.raw,
+    readings: [{ time: hour.time, deviceId, measure: 'pm25', value: hour.value, source }],
+    meta,
+  }
 }
 
 async function readCursor(deps: IngestDeps, key: string): Promise<TimeMs | undefined> {

@@ -10,11 +10,18 @@
  */
 import { basename } from 'node:path'
 import { AirlakeError, isAirlakeError, wrapError } from '../core/errors.js'
-import { checkDeviceId, checkMeasure, isVendorShaped, readingFromLongRow, readingsFromVendor } from '../core/readings.js'
+import {
+  checkDeviceId,
+  checkMeasure,
+  isVendorShaped,
+  readingFromLongRow,
+  readingsFromVendor,
+} from '../core/readings.js'
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseTimestamp, type TimeMs } from '../core/time.js'
 import type { Reading } from '../core/types.js'
 import { type IngestDeps, type IngestRecord, ingestRecords } from './ingest.js'
-import type { RecordReader, SourceFileRow } from './source-adapters.js'
+import type { RecordReader, SourceFileFormat, SourceFileRow } from './source-adapters.js'
+import { checkSource } from './to-silver.js'
 
 /** How a time cell is read. `auto`: a date cell, ISO 8601, RFC 1123 or unix seconds. `excel`: a day serial (1900 system). */
 export type TimeFormat = 'auto' | 'iso' | 'unix-s' | 'unix-ms' | 'excel'
@@ -44,6 +51,8 @@ export interface FileIngestInput {
   path: string
   /** The name the user knows the file by (an upload's filename); the path's base name by default. */
   name?: string | undefined
+  /** The format; from the name (then the first bytes) when absent. */
+  format?: SourceFileFormat | undefined
   /** Bronze folder and readings' source; `file` by default. */
   source?: string | undefined
   /** Device id for every row of a file without a device column. */
@@ -96,6 +105,7 @@ export interface FileIngestReport {
 const DEFAULT_BATCH_ROWS = 10_000
 const FIRST_REJECTIONS = 5
 const LISTED = 50
+const TRACKED = 10_000
 const TIME_COLUMNS = ['time', 'timestamp', 'ts', 'datetime', 'date']
 const DEVICE_COLUMNS = ['device', 'device_id', 'deviceid', 'devid']
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null'])
@@ -115,7 +125,7 @@ export async function ingestFile(
   input: FileIngestInput,
 ): Promise<FileIngestReport> {
   const name = input.name ?? basename(input.path)
-  const source = input.source ?? 'file'
+  const source = checkSource(input.source ?? 'file')
   const mapping = input.mapping ?? {}
   checkMappingOptions(mapping)
   const device = input.device === undefined ? undefined : checkDeviceId(input.device, 'device')
@@ -136,46 +146,65 @@ export async function ingestFile(
   const devices = new Set<string>()
   const measures = new Set<string>()
   let bytes = { bytesRead: 0, bytesTotal: 0 }
-  const progress = () => input.onProgress?.({ ...bytes, rows: report.rows, stored: report.rowsStored, rejected: report.rowsRejected })
+  const progress = () =>
+    input.onProgress?.({
+      ...bytes,
+      rows: report.rows,
+      stored: report.rowsStored,
+      rejected: report.rowsRejected,
+    })
 
   let plan: TablePlan | undefined
   const jsonPlans = new Map<string, TablePlan | AirlakeError>()
   let batch: Array<{ line: number; record: IngestRecord }> = []
 
-  const flush = async () => {
-    if (batch.length === 0) return
-    const records = batch.map((b) => b.record)
+  // Rows handed to the ingestion path so far; a batch is parsed while the one before it is being stored.
+  let flushedRows = 0
+  const ingestBatch = async (items: Array<{ line: number; record: IngestRecord }>) => {
     let result: Awaited<ReturnType<typeof ingestRecords>>
     try {
-      result = await ingestRecords(deps, { source, records })
+      result = await ingestRecords(deps, { source, records: items.map((b) => b.record) })
     } catch (error) {
       throw wrapError(
         error,
         'STORE_UNAVAILABLE',
-        `the import of ${name} stopped after ${report.rows - batch.length} rows (${report.rowsStored} stored); fix the storage and run it again (rows already stored are replaced, not doubled)`,
+        `the import of ${name} stopped after ${flushedRows} rows (${report.rowsStored} stored); fix the storage and run it again (rows already stored are replaced, not doubled)`,
       )
     }
+    flushedRows += items.length
     report.rowsStored += result.accepted
     report.readingsStored += result.stored
     report.rejections += result.rejected
     for (const reading of result.readings) {
-      devices.add(reading.deviceId)
-      measures.add(reading.measure)
+      // Bounded: a file of millions of devices must not grow memory through its report.
+      if (devices.size < TRACKED) devices.add(reading.deviceId)
+      if (measures.size < TRACKED) measures.add(reading.measure)
       if (report.from === undefined || reading.time < report.from) report.from = reading.time
       if (report.to === undefined || reading.time > report.to) report.to = reading.time
     }
     for (const rejection of result.rejections) {
       if (report.firstRejections.length >= FIRST_REJECTIONS) break
-      const line = batch.find((b) => b.record.raw === rejection.payload)?.line ?? 0
+      const line = items.find((b) => b.record.raw === rejection.payload)?.line ?? 0
       report.firstRejections.push({ line, code: rejection.code, reason: rejection.reason })
     }
     report.firstRejections.sort((a, b) => a.line - b.line)
-    report.rowsRejected = report.rows - report.rowsStored
-    batch = []
+    report.rowsRejected = flushedRows - report.rowsStored
     progress()
+  }
+  let pending: Promise<void> | undefined
+  /** Starts ingesting the batch read so far once the previous one is stored: at most two batches in memory. */
+  const flush = async () => {
+    const items = batch
+    batch = []
+    await pending
+    if (items.length === 0) return
+    pending = ingestBatch(items)
+    // Handled here so a failure waits for the next `await pending` without counting as unhandled.
+    pending.catch(() => {})
   }
 
   const rows = deps.readRecords(input.path, {
+    format: input.format,
     name,
     sheet: mapping.sheet,
     onProgress: (p) => {
@@ -183,18 +212,25 @@ export async function ingestFile(
       progress()
     },
   })
-  for await (const row of rows) {
-    if (row.kind === 'header') {
-      plan = planTable(row.cells, { mapping, device, file: name })
-      report.shape = plan.shape
-      continue
+  try {
+    for await (const row of rows) {
+      if (row.kind === 'header') {
+        plan = planTable(row.cells, { mapping, device, file: name })
+        report.shape = plan.shape
+        continue
+      }
+      report.rows++
+      const meta = { file: name, line: row.line }
+      batch.push({ line: row.line, record: { ...toRecord(row), meta } })
+      if (batch.length >= batchRows) await flush()
     }
-    report.rows++
-    const meta = { file: name, line: row.line }
-    batch.push({ line: row.line, record: { ...toRecord(row), meta } })
-    if (batch.length >= batchRows) await flush()
+    await flush()
+    await pending
+  } catch (error) {
+    // Reading failed half-way: let the batch being stored finish before answering.
+    await pending?.catch(() => {})
+    throw error
   }
-  await flush()
   report.rowsRejected = report.rows - report.rowsStored
   report.devices = [...devices].sort().slice(0, LISTED)
   report.measures = [...measures].sort().slice(0, LISTED)
@@ -204,26 +240,41 @@ export async function ingestFile(
     try {
       switch (row.kind) {
         case 'invalid':
-          return { raw: row.raw, error: new AirlakeError('READING_INVALID', `line ${row.line}: ${row.reason}`) }
+          return {
+            raw: row.raw,
+            error: new AirlakeError('READING_INVALID', `line ${row.line}: ${row.reason}`),
+          }
         case 'cells':
-          if (plan === undefined) throw new AirlakeError('FILE_INVALID', `${name} has data before its header row`)
+          if (plan === undefined)
+            throw new AirlakeError('FILE_INVALID', `${name} has data before its header row`)
           return { raw: row.raw, readings: readTableRow(plan, row.cells, source) }
         case 'json':
           return { raw: row.raw, readings: readJsonRow(row.value) }
       }
     } catch (error) {
-      const reason = isAirlakeError(error) ? error : wrapError(error, 'READING_INVALID', 'the row could not be read')
-      return { raw: row.raw, error: new AirlakeError(reason.code, `line ${row.line}: ${reason.message}`, { cause: error }) }
+      const reason = isAirlakeError(error)
+        ? error
+        : wrapError(error, 'READING_INVALID', 'the row could not be read')
+      return {
+        raw: row.raw,
+        error: new AirlakeError(reason.code, `line ${row.line}: ${reason.message}`, { cause: error }),
+      }
     }
   }
 
   function readJsonRow(value: unknown): Reading[] {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new AirlakeError('READING_INVALID', 'write one JSON object per line (a vendor reading, a long row or a wide row)')
+      throw new AirlakeError(
+        'READING_INVALID',
+        'write one JSON object per line (a vendor reading, a long row or a wide row)',
+      )
     }
     const object = value as Record<string, unknown>
     if (isVendorShaped(object)) {
-      return readingsFromVendor(device !== undefined && object.devid === undefined ? { ...object, devid: device } : object, source)
+      return readingsFromVendor(
+        device !== undefined && object.devid === undefined ? { ...object, devid: device } : object,
+        source,
+      )
     }
     if ('measure' in object && 'value' in object) {
       const hasDevice = ['device', 'device_id', 'deviceId', 'devid'].some((key) => object[key] !== undefined)
@@ -249,11 +300,23 @@ export async function ingestFile(
 /** How the cells of one table row become readings; built once from the header. */
 export type TablePlan =
   | { shape: 'long'; time: TimeSpec; device: DeviceSpec; measureIndex: number; valueIndex: number }
-  | { shape: 'wide'; time: TimeSpec; device: DeviceSpec; measures: Array<{ index: number; name: string; column: string }> }
+  | {
+      shape: 'wide'
+      time: TimeSpec
+      device: DeviceSpec
+      measures: Array<{ index: number; name: string; column: string }>
+    }
 
 type TimeSpec =
   | { kind: 'column'; index: number; column: string; format: TimeFormat }
-  | { kind: 'offset'; base: { index: number; column: string } | number; index: number; column: string; unitMs: number; format: TimeFormat }
+  | {
+      kind: 'offset'
+      base: { index: number; column: string } | number
+      index: number
+      column: string
+      unitMs: number
+      format: TimeFormat
+    }
 
 type DeviceSpec = { kind: 'fixed'; id: string } | { kind: 'columns'; indexes: number[]; columns: string[] }
 
@@ -261,18 +324,29 @@ type DeviceSpec = { kind: 'fixed'; id: string } | { kind: 'columns'; indexes: nu
  * Works out the shape and columns of a table from its header and the mapping. Throws FILE_INVALID naming
  * the file's columns and the option that would fix it.
  */
-export function planTable(header: readonly string[], options: { mapping: FileMapping; device?: string | undefined; file: string }): TablePlan {
+export function planTable(
+  header: readonly string[],
+  options: { mapping: FileMapping; device?: string | undefined; file: string },
+): TablePlan {
   const { mapping, file } = options
   const names = header.map((cell) => String(cell).trim().toLowerCase())
   const listed = header.map((cell) => JSON.stringify(String(cell))).join(', ')
   const find = (column: string, what: string): number => {
     const index = names.indexOf(column.trim().toLowerCase())
-    if (index < 0) throw new AirlakeError('FILE_INVALID', `${file} has no column ${JSON.stringify(column)} (${what}): its columns are ${listed}`)
+    if (index < 0)
+      throw new AirlakeError(
+        'FILE_INVALID',
+        `${file} has no column ${JSON.stringify(column)} (${what}): its columns are ${listed}`,
+      )
     return index
   }
 
   const time = planTime(mapping, names, find, file, listed)
-  const used = new Set<number>(time.kind === 'column' ? [time.index] : [time.index, ...(typeof time.base === 'number' ? [] : [time.base.index])])
+  const used = new Set<number>(
+    time.kind === 'column'
+      ? [time.index]
+      : [time.index, ...(typeof time.base === 'number' ? [] : [time.base.index])],
+  )
 
   let device: DeviceSpec
   if (mapping.deviceColumns && mapping.deviceColumns.length > 0) {
@@ -280,7 +354,8 @@ export function planTable(header: readonly string[], options: { mapping: FileMap
     device = { kind: 'columns', indexes, columns: indexes.map((i) => header[i] ?? '') }
   } else {
     const index = names.findIndex((name) => DEVICE_COLUMNS.includes(name))
-    if (index >= 0 && options.device === undefined) device = { kind: 'columns', indexes: [index], columns: [header[index] ?? ''] }
+    if (index >= 0 && options.device === undefined)
+      device = { kind: 'columns', indexes: [index], columns: [header[index] ?? ''] }
     else if (options.device !== undefined) device = { kind: 'fixed', id: options.device }
     else {
       throw new AirlakeError(
@@ -309,7 +384,10 @@ export function planTable(header: readonly string[], options: { mapping: FileMap
   for (const index of candidates) {
     const column = header[index] ?? ''
     if (used.has(index)) {
-      throw new AirlakeError('FILE_INVALID', `${file}: the column ${JSON.stringify(column)} is the time or the device, so it cannot be a measure too`)
+      throw new AirlakeError(
+        'FILE_INVALID',
+        `${file}: the column ${JSON.stringify(column)} is the time or the device, so it cannot be a measure too`,
+      )
     }
     const name = measureName(column, index)
     const twin = seen.get(name)
@@ -323,7 +401,10 @@ export function planTable(header: readonly string[], options: { mapping: FileMap
     measures.push({ index, name, column })
   }
   if (measures.length === 0) {
-    throw new AirlakeError('FILE_INVALID', `${file} has no measure columns besides the time and the device: its columns are ${listed}`)
+    throw new AirlakeError(
+      'FILE_INVALID',
+      `${file} has no measure columns besides the time and the device: its columns are ${listed}`,
+    )
   }
   return { shape: 'wide', time, device, measures }
 }
@@ -350,12 +431,29 @@ function planTime(
   const index = find(parsed.column, 'given in --time')
   if (parsed.unitMs === undefined) return { kind: 'column', index, column: parsed.column, format }
   if (parsed.base !== undefined) {
-    return { kind: 'offset', base: { index: find(parsed.base, 'given in --time'), column: parsed.base }, index, column: parsed.column, unitMs: parsed.unitMs, format }
+    return {
+      kind: 'offset',
+      base: { index: find(parsed.base, 'given in --time'), column: parsed.base },
+      index,
+      column: parsed.column,
+      unitMs: parsed.unitMs,
+      format,
+    }
   }
   if (mapping.start === undefined) {
-    throw new AirlakeError('FILE_INVALID', `--time ${mapping.time} counts from a start: give it with --start 2024-01-01T00:00:00Z, or add a date column as DATE_COL+${mapping.time}`)
+    throw new AirlakeError(
+      'FILE_INVALID',
+      `--time ${mapping.time} counts from a start: give it with --start 2024-01-01T00:00:00Z, or add a date column as DATE_COL+${mapping.time}`,
+    )
   }
-  return { kind: 'offset', base: parseStart(mapping.start), index, column: parsed.column, unitMs: parsed.unitMs, format }
+  return {
+    kind: 'offset',
+    base: parseStart(mapping.start),
+    index,
+    column: parsed.column,
+    unitMs: parsed.unitMs,
+    format,
+  }
 }
 
 const TIME_EXPRESSION = /^\s*(?:([^+:]+?)\s*\+\s*)?([^+:]+?)\s*(?::\s*(ms|s|min|h|d))?\s*$/
@@ -370,7 +468,11 @@ export function parseTimeExpression(expression: string): { base?: string; column
       `--time ${JSON.stringify(expression)} is not understood: write COL, OFFSET_COL:UNIT (with --start) or DATE_COL+OFFSET_COL:UNIT, UNIT one of ms, s, min, h, d`,
     )
   }
-  return { ...(base === undefined ? {} : { base }), column, ...(unit === undefined ? {} : { unitMs: UNITS[unit] }) }
+  return {
+    ...(base === undefined ? {} : { base }),
+    column,
+    ...(unit === undefined ? {} : { unitMs: UNITS[unit] }),
+  }
 }
 
 function parseStart(start: string): TimeMs {
@@ -383,7 +485,10 @@ function parseStart(start: string): TimeMs {
 
 function checkMappingOptions(mapping: FileMapping): void {
   if (mapping.timeFormat !== undefined && !TIME_FORMATS.includes(mapping.timeFormat)) {
-    throw new AirlakeError('FILE_INVALID', `--time-format ${JSON.stringify(mapping.timeFormat)} is not one of ${TIME_FORMATS.join(', ')}`)
+    throw new AirlakeError(
+      'FILE_INVALID',
+      `--time-format ${JSON.stringify(mapping.timeFormat)} is not one of ${TIME_FORMATS.join(', ')}`,
+    )
   }
   if (mapping.time !== undefined) parseTimeExpression(mapping.time)
   if (mapping.start !== undefined) parseStart(mapping.start)
@@ -391,7 +496,10 @@ function checkMappingOptions(mapping: FileMapping): void {
 
 /** A column name as a measure: lowercase, anything but `[a-z0-9_.]` becomes `_`, starting with a letter. */
 export function measureName(column: string, index = 0): string {
-  let name = column.trim().toLowerCase().replace(/[^a-z0-9_.]/g, '_')
+  let name = column
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_.]/g, '_')
   if (name === '') name = `column_${index + 1}`
   if (!/^[a-z]/.test(name)) name = `m_${name}`
   return checkMeasure(name.slice(0, 64), 'column')
@@ -403,7 +511,10 @@ export function readTableRow(plan: TablePlan, cells: readonly unknown[], source:
   const deviceId =
     plan.device.kind === 'fixed'
       ? plan.device.id
-      : checkDeviceId(plan.device.indexes.map((i) => cellText(cells[i])).join('-'), plan.device.columns.join('+'))
+      : checkDeviceId(
+          plan.device.indexes.map((i) => cellText(cells[i])).join('-'),
+          plan.device.columns.join('+'),
+        )
   if (plan.shape === 'long') {
     const measure = checkMeasure(cellText(cells[plan.measureIndex]))
     const value = readNumber(cells[plan.valueIndex], 'value')
@@ -416,14 +527,20 @@ export function readTableRow(plan: TablePlan, cells: readonly unknown[], source:
     if (value !== undefined) readings.push({ time, deviceId, measure: measure.name, value, source })
   }
   if (readings.length === 0) {
-    throw new AirlakeError('READING_INVALID', `the row has no values: every measure cell (${plan.measures.map((m) => m.column).join(', ')}) is empty`)
+    throw new AirlakeError(
+      'READING_INVALID',
+      `the row has no values: every measure cell (${plan.measures.map((m) => m.column).join(', ')}) is empty`,
+    )
   }
   return readings
 }
 
 function readTime(spec: TimeSpec, cells: readonly unknown[]): TimeMs {
   if (spec.kind === 'column') return readInstant(cells[spec.index], spec.column, spec.format)
-  const origin = typeof spec.base === 'number' ? spec.base : readInstant(cells[spec.base.index], spec.base.column, spec.format)
+  const origin =
+    typeof spec.base === 'number'
+      ? spec.base
+      : readInstant(cells[spec.base.index], spec.base.column, spec.format)
   const offset = readNumber(cells[spec.index], spec.column)
   if (offset === undefined) throw new AirlakeError('TIME_INVALID', `the time offset ${spec.column} is empty`)
   return Math.round(origin + offset * spec.unitMs)
@@ -446,7 +563,11 @@ function readInstant(cell: unknown, column: string, format: TimeFormat): TimeMs 
       return parseTimestamp(Number(text) / 1000)
     case 'excel': {
       const serial = Number(text)
-      if (!Number.isFinite(serial)) throw new AirlakeError('TIME_INVALID', `the time (${column}) ${JSON.stringify(text)} is not an Excel day number`)
+      if (!Number.isFinite(serial))
+        throw new AirlakeError(
+          'TIME_INVALID',
+          `the time (${column}) ${JSON.stringify(text)} is not an Excel day number`,
+        )
       return parseTimestamp(((serial - EXCEL_EPOCH_DAYS) * DAY_MS) / 1000)
     }
   }

@@ -28,13 +28,21 @@ export function describeStep(stepMs: number): string {
     [60_000, 'minute'],
     [1_000, 'second'],
   ]
-  for (const [size, name] of units) if (stepMs >= size && stepMs % size === 0) return `${stepMs / size}-${name}`
+  for (const [size, name] of units)
+    if (stepMs >= size && stepMs % size === 0) return `${stepMs / size}-${name}`
   return `${stepMs}-ms`
 }
 
 function mismatch(message: string, signature: ForecastSignature): AirlakeError {
   return new AirlakeError('SIGNATURE_MISMATCH', message, {
-    details: { expected: { window: signature.window, horizon: signature.horizon, measure: signature.measure, stepMs: signature.stepMs } },
+    details: {
+      expected: {
+        window: signature.window,
+        horizon: signature.horizon,
+        measure: signature.measure,
+        stepMs: signature.stepMs,
+      },
+    },
   })
 }
 
@@ -50,7 +58,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function parseInvocation(body: unknown, signature: ForecastSignature): WindowBatch {
   const example = `{"instances": [[${signature.window} numbers]]}`
   if (!isObject(body)) {
-    throw new AirlakeError('BAD_REQUEST', `send a JSON object such as ${example} (one row per window, oldest value first)`)
+    throw new AirlakeError(
+      'BAD_REQUEST',
+      `send a JSON object such as ${example} (one row per window, oldest value first)`,
+    )
   }
   const present = INVOCATION_FORMATS.filter((key) => body[key] !== undefined)
   if (present.length !== 1) {
@@ -69,7 +80,10 @@ export function parseInvocation(body: unknown, signature: ForecastSignature): Wi
 function windowsFromRows(rows: unknown, field: string, signature: ForecastSignature): WindowBatch {
   const { window } = signature
   if (!Array.isArray(rows) || rows.length === 0) {
-    throw mismatch(`"${field}" must be a non-empty list of windows, each a list of ${window} numbers (${describeSignature(signature)})`, signature)
+    throw mismatch(
+      `"${field}" must be a non-empty list of windows, each a list of ${window} numbers (${describeSignature(signature)})`,
+      signature,
+    )
   }
   const values = new Float64Array(rows.length * window)
   rows.forEach((row, i) => {
@@ -81,9 +95,13 @@ function windowsFromRows(rows: unknown, field: string, signature: ForecastSignat
       )
     }
     if (row.length !== window) {
-      throw mismatch(`expected ${window} values per instance (${describeSignature(signature)}), got ${row.length} at ${field}[${i}]`, signature)
+      throw mismatch(
+        `expected ${window} values per instance (${describeSignature(signature)}), got ${row.length} at ${field}[${i}]`,
+        signature,
+      )
     }
-    for (let j = 0; j < window; j++) values[i * window + j] = finite(row[j], `${field}[${i}][${j}]`, signature)
+    for (let j = 0; j < window; j++)
+      values[i * window + j] = finite(row[j], `${field}[${i}][${j}]`, signature)
   })
   return { n: rows.length, windows: values }
 }
@@ -104,7 +122,8 @@ function parseDataframeSplit(frame: unknown, signature: ForecastSignature): Wind
     )
   }
   const rows = frame.data
-  if (rows.length === 0) throw mismatch(`"dataframe_split.data" must hold at least one row of ${window} numbers`, signature)
+  if (rows.length === 0)
+    throw mismatch(`"dataframe_split.data" must hold at least one row of ${window} numbers`, signature)
   const values = new Float64Array(rows.length * window)
   const times = timeColumn >= 0 ? new Float64Array(rows.length) : undefined
   rows.forEach((row, i) => {
@@ -124,7 +143,10 @@ function parseDataframeSplit(frame: unknown, signature: ForecastSignature): Wind
 
 function finite(value: unknown, where: string, signature: ForecastSignature): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw mismatch(`${where} must be a finite number (${describeSignature(signature)}), got ${JSON.stringify(value) ?? 'nothing'}`, signature)
+    throw mismatch(
+      `${where} must be a finite number (${describeSignature(signature)}), got ${JSON.stringify(value) ?? 'nothing'}`,
+      signature,
+    )
   }
   return value
 }
@@ -141,7 +163,11 @@ function windowTime(value: unknown, row: number): number {
 }
 
 /** The answer body: `{"predictions": [[H numbers], …]}` from a row-major n × H array. */
-export function formatPredictions(forecasts: Float64Array, n: number, horizon: number): { predictions: number[][] } {
+export function formatPredictions(
+  forecasts: Float64Array,
+  n: number,
+  horizon: number,
+): { predictions: number[][] } {
   const predictions: number[][] = new Array(n)
   for (let i = 0; i < n; i++) predictions[i] = Array.from(forecasts.subarray(i * horizon, (i + 1) * horizon))
   return { predictions }

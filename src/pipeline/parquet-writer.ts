@@ -135,7 +135,11 @@ function plainValues(column: ParquetColumn): Uint8Array {
     const v = column.values[i]!
     if (column.type === 'double') view.setFloat64(i * 8, v, true)
     else {
-      if (!Number.isSafeInteger(v)) throw new AirlakeError('PARAMETER_INVALID', `column ${column.name} row ${i}: ${v} is not a whole number`)
+      if (!Number.isSafeInteger(v))
+        throw new AirlakeError(
+          'PARAMETER_INVALID',
+          `column ${column.name} row ${i}: ${v} is not a whole number`,
+        )
       view.setBigInt64(i * 8, BigInt(v), true)
     }
   }
@@ -146,14 +150,21 @@ function plainValues(column: ParquetColumn): Uint8Array {
  * Encodes `columns` (all of one length) as a Parquet file. Throws PARAMETER_INVALID for columns of
  * different lengths, duplicate names, or a non-integer in an int64 column.
  */
-export function encodeParquet(columns: readonly ParquetColumn[], metadata: Record<string, string> = {}): Uint8Array {
+export function encodeParquet(
+  columns: readonly ParquetColumn[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const rows = columns[0]?.values.length ?? 0
   const names = new Set<string>()
   for (const column of columns) {
     if (column.values.length !== rows) {
-      throw new AirlakeError('PARAMETER_INVALID', `column ${column.name} has ${column.values.length} rows, the first column ${rows}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `column ${column.name} has ${column.values.length} rows, the first column ${rows}`,
+      )
     }
-    if (names.has(column.name)) throw new AirlakeError('PARAMETER_INVALID', `column ${column.name} appears twice`)
+    if (names.has(column.name))
+      throw new AirlakeError('PARAMETER_INVALID', `column ${column.name} appears twice`)
     names.add(column.name)
   }
   const file = new Writer()
@@ -178,7 +189,8 @@ export function encodeParquet(columns: readonly ParquetColumn[], metadata: Recor
     file.raw(data)
     chunks.push({ column, offset, size: file.length - offset })
   }
-  const physical = (c: ParquetColumn) => (c.type === 'double' ? TYPE.double : c.type === 'string' ? TYPE.byteArray : TYPE.int64)
+  const physical = (c: ParquetColumn) =>
+    c.type === 'double' ? TYPE.double : c.type === 'string' ? TYPE.byteArray : TYPE.int64
   const footer = new Writer()
   footer.struct(() => {
     footer.i32(1, 1)
@@ -217,7 +229,10 @@ export function encodeParquet(columns: readonly ParquetColumn[], metadata: Recor
           })
         })
       }
-      footer.i64(2, chunks.reduce((n, c) => n + c.size, 0))
+      footer.i64(
+        2,
+        chunks.reduce((n, c) => n + c.size, 0),
+      )
       footer.i64(3, rows)
     })
     const entries = Object.entries(metadata)

@@ -7,11 +7,12 @@
  * state (`<source>:cursor`), so a reading seen again on the next poll is skipped; and readings are
  * upserts on (device, measure, time), so a repeat after a crash between store and cursor is harmless.
  */
-import { AirlakeError, wrapError } from '../core/errors.js'
+import { type AirlakeError, wrapError } from '../core/errors.js'
 import { parseTimestamp, type TimeMs } from '../core/time.js'
 import { type IngestDeps, ingestJsonItems } from './ingest.js'
 import { type RetryOptions, sleepMs, withRetry } from './retry.js'
 import type { VendorClient, VendorItem } from './source-adapters.js'
+import { checkSource } from './to-silver.js'
 
 export interface VendorPollReport {
   /** Readings the API returned. */
@@ -41,21 +42,36 @@ interface DeviceCursor {
  */
 export async function pollVendorOnce(
   deps: IngestDeps,
-  input: { client: VendorClient; source?: string | undefined; retry?: RetryOptions | undefined; signal?: AbortSignal | undefined },
+  input: {
+    client: VendorClient
+    source?: string | undefined
+    /** Where the per-device cursor is kept; `<source>:cursor` by default (one per configured vendor source). */
+    cursorKey?: string | undefined
+    retry?: RetryOptions | undefined
+    signal?: AbortSignal | undefined
+  },
 ): Promise<VendorPollReport> {
-  const source = input.source ?? 'vendor'
-  const cursorKey = `${source}:cursor`
-  const { value: items, attempts } = await withRetry((attempt) => {
-    if (attempt > 1) deps.logger.info('retrying the vendor API', { source, attempt })
-    return input.client.latestReadings(input.signal)
-  }, {
-    ...input.retry,
-    signal: input.signal,
-    onRetry: (error, attempt, delayMs) => {
-      deps.logger.warn('the vendor API failed; retrying', { source, attempt, delayMs, error: (error as Error).message })
-      input.retry?.onRetry?.(error, attempt, delayMs)
+  const source = checkSource(input.source ?? 'vendor')
+  const cursorKey = input.cursorKey ?? `${source}:cursor`
+  const { value: items, attempts } = await withRetry(
+    (attempt) => {
+      if (attempt > 1) deps.logger.info('retrying the vendor API', { source, attempt })
+      return input.client.latestReadings(input.signal)
     },
-  })
+    {
+      ...input.retry,
+      signal: input.signal,
+      onRetry: (error, attempt, delayMs) => {
+        deps.logger.warn('the vendor API failed; retrying', {
+          source,
+          attempt,
+          delayMs,
+          error: (error as Error).message,
+        })
+        input.retry?.onRetry?.(error, attempt, delayMs)
+      },
+    },
+  )
 
   const cursors = await readCursors(deps, cursorKey)
   const fresh: VendorItem[] = []
@@ -74,7 +90,8 @@ export async function pollVendorOnce(
     }
     fresh.push(item)
     const best = advanced.get(key.deviceId)
-    if (best === undefined || key.time >= best.time) advanced.set(key.deviceId, { time: key.time, id: key.id })
+    if (best === undefined || key.time >= best.time)
+      advanced.set(key.deviceId, { time: key.time, id: key.id })
   }
 
   const report = await ingestJsonItems(deps, { source, items: fresh })
@@ -82,7 +99,11 @@ export async function pollVendorOnce(
     try {
       await deps.store.setState(cursorKey, JSON.stringify(Object.fromEntries(advanced)))
     } catch (error) {
-      throw wrapError(error, 'STORE_UNAVAILABLE', `stored ${report.stored} vendor rows but could not save the poll cursor`)
+      throw wrapError(
+        error,
+        'STORE_UNAVAILABLE',
+        `stored ${report.stored} vendor rows but could not save the poll cursor`,
+      )
     }
   }
   return {
@@ -101,7 +122,11 @@ function cursorOf(item: VendorItem): { deviceId: string; time: TimeMs; id: strin
   const body = item.body as { devid?: unknown; ts?: unknown; id?: unknown } | null
   if (typeof body !== 'object' || body === null || typeof body.devid !== 'string') return undefined
   try {
-    return { deviceId: body.devid, time: parseTimestamp(body.ts), id: body.id === undefined || body.id === null ? undefined : String(body.id) }
+    return {
+      deviceId: body.devid,
+      time: parseTimestamp(body.ts),
+      id: body.id === undefined || body.id === null ? undefined : String(body.id),
+    }
   } catch {
     return undefined
   }
@@ -114,10 +139,13 @@ async function readCursors(deps: IngestDeps, key: string): Promise<Map<string, D
     const parsed = JSON.parse(text) as Record<string, DeviceCursor>
     return new Map(Object.entries(parsed).filter(([, c]) => typeof c?.time === 'number'))
   } catch (error) {
-    deps.logger.warn('the vendor poll cursor is unreadable; starting afresh (readings are upserts, so nothing doubles)', {
-      key,
-      error: String(error),
-    })
+    deps.logger.warn(
+      'the vendor poll cursor is unreadable; starting afresh (readings are upserts, so nothing doubles)',
+      {
+        key,
+        error: String(error),
+      },
+    )
     return new Map()
   }
 }
@@ -131,6 +159,7 @@ export async function pollVendorForever(
   input: {
     client: VendorClient
     source?: string | undefined
+    cursorKey?: string | undefined
     intervalMs?: number | undefined
     retry?: RetryOptions | undefined
     signal: AbortSignal

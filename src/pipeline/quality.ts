@@ -2,7 +2,7 @@
  * Data quality: declarative dataset checks run on silver for one UTC day, per (device, measure) series,
  * with defaults per measure. The report is kept in the lake at `quality/<day>.json`; the store's state key
  * `quality.latest` names the newest report's day. A `fail` on a blocking check stops training on that series
- * (`assertTrainable`).
+ * (`qualityGate`, `assertQualityGate`).
  *
  * Checks (a series' step is its median spacing, or `stepMs` when set):
  * - `missingRate`: share of the steps from the series' first reading to the end of the period without a reading.
@@ -16,7 +16,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AirlakeError } from '../core/errors.js'
+import { AirlakeError, wrapError } from '../core/errors.js'
+import type { Lake } from '../core/ports/lake.js'
 import type { StateStore } from '../core/ports/store.js'
 import { physicalLimitFor } from '../core/quality-limits.js'
 import { DAY_MS, type IsoDate, isoDate, parseIsoDate, type TimeMs } from '../core/time.js'
@@ -56,7 +57,10 @@ export interface MeasureRules {
 /** Rules for every measure, with overrides per measure name. */
 export interface QualityRules {
   default: MeasureRules
-  measures: Record<string, { stepMs?: number; checks?: Partial<Record<QualityCheck, Threshold>>; blocking?: QualityCheck[] }>
+  measures: Record<
+    string,
+    { stepMs?: number; checks?: Partial<Record<QualityCheck, Threshold>>; blocking?: QualityCheck[] }
+  >
 }
 
 /**
@@ -153,12 +157,14 @@ export function rulesFor(rules: QualityRules, measure: string): MeasureRules {
 /** The per-measure step overrides and physical limits, as an SQL relation `limits(measure, step_ms, lo, hi)`. */
 function limitsRelation(measures: readonly string[], rules: QualityRules): string {
   const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
-  const number = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'NULL' : String(value))
+  const number = (value: number | undefined) =>
+    value === undefined || !Number.isFinite(value) ? 'NULL' : String(value)
   const rows = measures.map((measure) => {
     const limit = physicalLimitFor(measure)
     return `(${literal(measure)}, ${number(rulesFor(rules, measure).stepMs)}::DOUBLE, ${number(limit?.min)}::DOUBLE, ${number(limit?.max)}::DOUBLE)`
   })
-  if (rows.length === 0) return 'SELECT NULL::VARCHAR AS measure, NULL::DOUBLE AS step_ms, NULL::DOUBLE AS lo, NULL::DOUBLE AS hi WHERE false'
+  if (rows.length === 0)
+    return 'SELECT NULL::VARCHAR AS measure, NULL::DOUBLE AS step_ms, NULL::DOUBLE AS lo, NULL::DOUBLE AS hi WHERE false'
   return `SELECT * FROM (VALUES ${rows.join(', ')}) AS limits(measure, step_ms, lo, hi)`
 }
 
@@ -325,7 +331,13 @@ export async function runQualityChecks(
     const latest = await deps.store.getState(LATEST_STATE_KEY)
     if (latest === undefined || latest <= day) await deps.store.setState(LATEST_STATE_KEY, day)
   }
-  deps.logger.info('quality checked', { day, source, series: summary.series, warn: summary.warn, fail: summary.fail })
+  deps.logger.info('quality checked', {
+    day,
+    source,
+    series: summary.series,
+    warn: summary.warn,
+    fail: summary.fail,
+  })
   return { ...report, promotion }
 }
 
@@ -337,26 +349,117 @@ export async function loadQualityReport(
   const day = input.day ?? (await deps.store.getState(LATEST_STATE_KEY))
   if (day === undefined) return undefined
   parseIsoDate(day)
-  const body = await deps.lake.get(qualityReportKey(day, input.source === undefined ? undefined : checkSource(input.source)))
-  if (body === undefined) return undefined
-  return JSON.parse(Buffer.from(body).toString('utf8')) as QualityReport
+  return readReport(
+    deps.lake,
+    qualityReportKey(day, input.source === undefined ? undefined : checkSource(input.source)),
+  )
 }
 
+/** What the quality gate found for one series over the days of a training period. */
+export interface QualityGateResult {
+  deviceId: string
+  measure: string
+  /** Blocking failures of the series in the stored reports, with their day. */
+  failures: Array<QualityFinding & { day: IsoDate }>
+  /** Days with a stored report (all sources). */
+  checkedDays: IsoDate[]
+  /** Days without one: not checked, so not blocking (run `airlake quality --day D` to check them). */
+  uncheckedDays: IsoDate[]
+}
+
+// A training period longer than this is not gated day by day (reading that many reports costs more than it tells).
+const MAX_GATE_DAYS = 366
+
 /**
- * Throws QUALITY_FAILED when `report` holds a blocking failure for (deviceId, measure), naming the checks
- * and what to do; returns quietly otherwise (also when the series is not in the report).
+ * The quality gate before training: the blocking failures of (deviceId, measure) in the stored daily reports
+ * (`quality/<day>.json`, all sources) of `day`, or of every UTC day touching [from, to]. Reads reports only,
+ * never silver, so it is cheap enough to call before every run. Throws PARAMETER_INVALID for a bad period.
+ *
+ * Example (before training):
+ * `const gate = await qualityGate({ lake }, { deviceId: 'dev-1', measure: 'iaq', from, to })`, then
+ * `assertQualityGate(gate)` throws QUALITY_FAILED (422) naming the failing checks when `gate.failures` is not empty.
  */
-export function assertTrainable(report: QualityReport, deviceId: string, measure: string): void {
-  const blocking = report.findings.filter((f) => f.blocking && f.deviceId === deviceId && f.measure === measure)
-  if (blocking.length === 0) return
+export async function qualityGate(
+  deps: { lake: Lake },
+  input: { deviceId: string; measure: string } & ({ day: IsoDate } | { from: TimeMs; to: TimeMs }),
+): Promise<QualityGateResult> {
+  const days = 'day' in input ? [isoDate(parseIsoDate(input.day))] : daysTouching(input.from, input.to)
+  const result: QualityGateResult = {
+    deviceId: input.deviceId,
+    measure: input.measure,
+    failures: [],
+    checkedDays: [],
+    uncheckedDays: [],
+  }
+  for (const day of days) {
+    const report = await readReport(deps.lake, qualityReportKey(day))
+    if (report === undefined) {
+      result.uncheckedDays.push(day)
+      continue
+    }
+    result.checkedDays.push(day)
+    for (const finding of report.findings) {
+      if (finding.blocking && finding.deviceId === input.deviceId && finding.measure === input.measure) {
+        result.failures.push({ ...finding, day })
+      }
+    }
+  }
+  return result
+}
+
+/** Throws QUALITY_FAILED when the gate found blocking failures, naming them and what to do; returns quietly otherwise. */
+export function assertQualityGate(gate: QualityGateResult): void {
+  if (gate.failures.length === 0) return
+  const listed = gate.failures.slice(0, 5).map((f) => `${f.day}: ${f.message}`)
+  const more =
+    gate.failures.length > listed.length ? `; and ${gate.failures.length - listed.length} more` : ''
   throw new AirlakeError(
     'QUALITY_FAILED',
-    `the data of ${deviceId}/${measure} on ${report.day} fails quality checks: ${blocking.map((f) => f.message).join('; ')}. ` +
-      'Fix the sensor or pick another period (see `airlake quality --day ' +
-      report.day +
-      '`)',
-    { details: { day: report.day, deviceId, measure, checks: blocking.map((f) => f.check) } },
+    `the data of ${gate.deviceId}/${gate.measure} fails blocking quality checks (${listed.join('; ')}${more}). ` +
+      `Fix the sensor or train on another period (see \`airlake quality --day ${gate.failures[0]?.day ?? ''}\`)`,
+    {
+      details: {
+        deviceId: gate.deviceId,
+        measure: gate.measure,
+        failures: gate.failures.map((f) => ({
+          day: f.day,
+          check: f.check,
+          value: f.value,
+          threshold: f.threshold,
+        })),
+      },
+    },
   )
+}
+
+/** The UTC days touching [from, to] (to inclusive), oldest first. */
+function daysTouching(from: TimeMs, to: TimeMs): IsoDate[] {
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `the period must have from <= to (epoch ms), got ${from}..${to}`,
+    )
+  }
+  const first = Math.floor(from / DAY_MS)
+  const last = Math.floor(to / DAY_MS)
+  const start = Math.max(first, last - MAX_GATE_DAYS + 1)
+  const days: IsoDate[] = []
+  for (let day = start; day <= last; day++) days.push(isoDate(day * DAY_MS))
+  return days
+}
+
+async function readReport(lake: Lake, key: string): Promise<QualityReport | undefined> {
+  const body = await lake.get(key)
+  if (body === undefined) return undefined
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8')) as QualityReport
+  } catch (error) {
+    throw wrapError(
+      error,
+      'LAKE_UNAVAILABLE',
+      `the quality report ${key} in ${lake.location} is not JSON: run \`airlake quality\` for that day again`,
+    )
+  }
 }
 
 function round(value: number): number {
@@ -364,7 +467,12 @@ function round(value: number): number {
 }
 
 function describe(check: QualityCheck, value: number, threshold: number, stepMs: number): string {
-  const step = stepMs % 3_600_000 === 0 ? `${stepMs / 3_600_000} h` : stepMs % 60_000 === 0 ? `${stepMs / 60_000} min` : `${stepMs} ms`
+  const step =
+    stepMs % 3_600_000 === 0
+      ? `${stepMs / 3_600_000} h`
+      : stepMs % 60_000 === 0
+        ? `${stepMs / 60_000} min`
+        : `${stepMs} ms`
   switch (check) {
     case 'missingRate':
       return `${(value * 100).toFixed(1)}% of ${step} steps missing (limit ${(threshold * 100).toFixed(0)}%)`

@@ -12,7 +12,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import { AirlakeError, wrapError } from '../core/errors.js'
-import type { ForecastModel, ForecastSignature, ForecastTrainer, ModelArtifact, Signature } from '../core/model.js'
+import type {
+  ForecastModel,
+  ForecastSignature,
+  ForecastTrainer,
+  ModelArtifact,
+  Signature,
+} from '../core/model.js'
 import type { Bus } from '../core/ports/bus.js'
 import type { Clock } from '../core/ports/clock.js'
 import type { Lake } from '../core/ports/lake.js'
@@ -67,7 +73,10 @@ export function parseModelRef(text: string): ModelRef {
   const selector = text.slice(at + 1)
   if (/^\d+$/.test(selector)) return { name, version: Number(selector) }
   if (ALIAS_PATTERN.test(selector)) return { name, alias: selector }
-  throw new AirlakeError('PARAMETER_INVALID', `model reference ${JSON.stringify(text)}: write name@alias or name@version`)
+  throw new AirlakeError(
+    'PARAMETER_INVALID',
+    `model reference ${JSON.stringify(text)}: write name@alias or name@version`,
+  )
 }
 
 // Registrations of one model are serialised in this process, so two runs never race for a version number.
@@ -93,11 +102,17 @@ export async function registerModelVersion(
 ): Promise<ModelVersionRecord> {
   const name = checkModelName(input.name)
   if (ARTIFACT_ENVELOPE in input.artifact.files) {
-    throw new AirlakeError('PARAMETER_INVALID', `an artifact file may not be named ${ARTIFACT_ENVELOPE} (the registry writes it)`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `an artifact file may not be named ${ARTIFACT_ENVELOPE} (the registry writes it)`,
+    )
   }
   for (const file of Object.keys(input.artifact.files)) {
     if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(file) || file.split('/').includes('..')) {
-      throw new AirlakeError('PARAMETER_INVALID', `artifact file name ${JSON.stringify(file)} is not a safe relative path`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `artifact file name ${JSON.stringify(file)} is not a safe relative path`,
+      )
     }
   }
   const previous = registering.get(name) ?? Promise.resolve()
@@ -132,7 +147,9 @@ async function registerNow(
       await deps.lake.put(`${folder}${file}`, bytes, { overwrite: true })
       written.push(`${folder}${file}`)
     }
-    await deps.lake.put(`${folder}${ARTIFACT_ENVELOPE}`, JSON.stringify(envelope, null, 2), { overwrite: true })
+    await deps.lake.put(`${folder}${ARTIFACT_ENVELOPE}`, JSON.stringify(envelope, null, 2), {
+      overwrite: true,
+    })
     written.push(`${folder}${ARTIFACT_ENVELOPE}`)
     const record = await deps.store.createModelVersion({
       model: name,
@@ -164,7 +181,11 @@ async function registerNow(
 /** The version a reference points at: an explicit version, an alias, or the latest. */
 export async function resolveModelVersion(store: RegistryStore, ref: ModelRef): Promise<ModelVersionRecord> {
   const model = await store.getModel(ref.name)
-  if (!model) throw new AirlakeError('MODEL_NOT_FOUND', `no model ${ref.name}: list models with \`airlake models list\``)
+  if (!model)
+    throw new AirlakeError(
+      'MODEL_NOT_FOUND',
+      `no model ${ref.name}: list models with \`airlake models list\``,
+    )
   let version = ref.version ?? model.latestVersion
   if (ref.alias !== undefined) {
     const aliased = model.aliases[ref.alias]
@@ -178,7 +199,11 @@ export async function resolveModelVersion(store: RegistryStore, ref: ModelRef): 
     version = aliased
   }
   const record = await store.getModelVersion(ref.name, version)
-  if (!record) throw new AirlakeError('MODEL_NOT_FOUND', `model ${ref.name} has no version ${version} (latest is ${model.latestVersion})`)
+  if (!record)
+    throw new AirlakeError(
+      'MODEL_NOT_FOUND',
+      `model ${ref.name} has no version ${version} (latest is ${model.latestVersion})`,
+    )
   return record
 }
 
@@ -186,7 +211,10 @@ export async function resolveModelVersion(store: RegistryStore, ref: ModelRef): 
 export async function readArtifact(lake: Lake, record: ModelVersionRecord): Promise<ModelArtifact> {
   const envelopeBytes = await lake.get(`${record.artifactKey}${ARTIFACT_ENVELOPE}`)
   if (!envelopeBytes) {
-    throw new AirlakeError('NOT_FOUND', `the artifact of ${record.model}@${record.version} is missing at ${lake.location}/${record.artifactKey}`)
+    throw new AirlakeError(
+      'NOT_FOUND',
+      `the artifact of ${record.model}@${record.version} is missing at ${lake.location}/${record.artifactKey}`,
+    )
   }
   const envelope = JSON.parse(new TextDecoder().decode(envelopeBytes)) as {
     algorithm: string
@@ -198,10 +226,20 @@ export async function readArtifact(lake: Lake, record: ModelVersionRecord): Prom
   const files: Record<string, Uint8Array> = {}
   for (const file of envelope.files) {
     const bytes = await lake.get(`${record.artifactKey}${file}`)
-    if (!bytes) throw new AirlakeError('NOT_FOUND', `file ${file} of ${record.model}@${record.version} is missing from the lake`)
+    if (!bytes)
+      throw new AirlakeError(
+        'NOT_FOUND',
+        `file ${file} of ${record.model}@${record.version} is missing from the lake`,
+      )
     files[file] = bytes
   }
-  return { algorithm: envelope.algorithm, format: envelope.format, signature: envelope.signature, params: envelope.params, files }
+  return {
+    algorithm: envelope.algorithm,
+    format: envelope.format,
+    signature: envelope.signature,
+    params: envelope.params,
+    files,
+  }
 }
 
 /**
@@ -221,7 +259,11 @@ export async function loadForecastModel(
     )
   }
   const availability = trainer.available()
-  if (!availability.ok) throw new AirlakeError('DEPENDENCY_MISSING', `cannot load ${record.model}@${record.version}: ${availability.reason}`)
+  if (!availability.ok)
+    throw new AirlakeError(
+      'DEPENDENCY_MISSING',
+      `cannot load ${record.model}@${record.version}: ${availability.reason}`,
+    )
   const model = await trainer.load(await readArtifact(deps.lake, record))
   return { model, version: record }
 }
@@ -235,7 +277,10 @@ export async function promoteModel(
   input: { name: string; version: number; alias: string },
 ): Promise<ModelVersionRecord> {
   if (!ALIAS_PATTERN.test(input.alias)) {
-    throw new AirlakeError('PARAMETER_INVALID', `alias ${JSON.stringify(input.alias)} must be lowercase letters, digits, "_" or "-" (e.g. champion)`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `alias ${JSON.stringify(input.alias)} must be lowercase letters, digits, "_" or "-" (e.g. champion)`,
+    )
   }
   if (!Number.isInteger(input.version) || input.version < 1) {
     throw new AirlakeError('PARAMETER_INVALID', `version must be a whole number >= 1, got ${input.version}`)
@@ -254,16 +299,24 @@ export async function promoteModel(
  */
 export async function registerOnnx(
   deps: RegistryDeps & { trainers: Readonly<Record<string, ForecastTrainer>> },
-  input: { path?: string; bytes?: Uint8Array; name: string; signature: ForecastSignature; description?: string },
+  input: {
+    path?: string
+    bytes?: Uint8Array
+    name: string
+    signature: ForecastSignature
+    description?: string
+  },
 ): Promise<ModelVersionRecord> {
   checkModelName(input.name)
   const trainer = deps.trainers.onnx
-  if (!trainer) throw new AirlakeError('DEPENDENCY_MISSING', 'no onnx loader is configured in this build of airlake')
+  if (!trainer)
+    throw new AirlakeError('DEPENDENCY_MISSING', 'no onnx loader is configured in this build of airlake')
   const availability = trainer.available()
   if (!availability.ok) throw new AirlakeError('DEPENDENCY_MISSING', availability.reason)
   let bytes = input.bytes
   if (bytes === undefined) {
-    if (input.path === undefined) throw new AirlakeError('PARAMETER_INVALID', 'give the ONNX file to register')
+    if (input.path === undefined)
+      throw new AirlakeError('PARAMETER_INVALID', 'give the ONNX file to register')
     try {
       bytes = new Uint8Array(await readFile(input.path))
     } catch (error) {
@@ -272,14 +325,26 @@ export async function registerOnnx(
   }
   const { window: L, horizon: H } = input.signature
   if (!Number.isInteger(L) || L < 1 || !Number.isInteger(H) || H < 1 || !(input.signature.stepMs > 0)) {
-    throw new AirlakeError('PARAMETER_INVALID', 'an ONNX signature needs whole --window and --horizon >= 1 and a positive --step')
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      'an ONNX signature needs whole --window and --horizon >= 1 and a positive --step',
+    )
   }
-  const artifact: ModelArtifact = { algorithm: 'onnx', format: 'onnx', signature: input.signature, files: { 'model.onnx': bytes }, params: {} }
+  const artifact: ModelArtifact = {
+    algorithm: 'onnx',
+    format: 'onnx',
+    signature: input.signature,
+    files: { 'model.onnx': bytes },
+    params: {},
+  }
   const model = await trainer.load(artifact)
   try {
     const out = await model.predict({ n: 1, windows: new Float64Array(L).fill(1) })
     if (out.length !== H) {
-      throw new AirlakeError('SIGNATURE_MISMATCH', `the ONNX model answers ${out.length} values for one window; the signature says ${H}`)
+      throw new AirlakeError(
+        'SIGNATURE_MISMATCH',
+        `the ONNX model answers ${out.length} values for one window; the signature says ${H}`,
+      )
     }
     const saved = await model.save()
     return await registerModelVersion(deps, {

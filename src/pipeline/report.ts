@@ -4,8 +4,9 @@
  * drawn as inline SVG. The exact metrics are embedded as JSON (`<script type="application/json"
  * id="airlake-metrics">`) so tools can check them against the registry.
  */
-import { formatStep } from './time-series.js'
+
 import type { Evaluation } from './evaluate.js'
+import { formatStep } from './time-series.js'
 
 export interface ReportInput {
   runId: string
@@ -22,7 +23,17 @@ export interface ReportInput {
   versions?: Record<string, string> | undefined
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f']
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#ff7f0e',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+]
 
 /** Formats a metric for the table: 4 significant digits (the embedded JSON keeps every digit). */
 export function formatMetric(value: number): string {
@@ -41,7 +52,10 @@ interface Line {
 }
 
 /** A line chart as SVG: axes with a few ticks, one polyline per series, a legend. */
-function lineChart(lines: Line[], options: { title: string; xLabel: string; yLabel: string; markX?: number }): string {
+function lineChart(
+  lines: Line[],
+  options: { title: string; xLabel: string; yLabel: string; markX?: number },
+): string {
   const width = 720
   const height = 320
   const pad = { left: 64, right: 170, top: 32, bottom: 44 }
@@ -55,7 +69,8 @@ function lineChart(lines: Line[], options: { title: string; xLabel: string; yLab
   yMin -= margin
   yMax += margin
   const sx = (x: number) => pad.left + ((x - xMin) / (xMax - xMin)) * (width - pad.left - pad.right)
-  const sy = (y: number) => height - pad.bottom - ((y - yMin) / (yMax - yMin)) * (height - pad.top - pad.bottom)
+  const sy = (y: number) =>
+    height - pad.bottom - ((y - yMin) / (yMax - yMin)) * (height - pad.top - pad.bottom)
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">`,
     `<text x="${pad.left}" y="20" font-size="14" font-weight="bold">${escapeHtml(options.title)}</text>`,
@@ -64,7 +79,8 @@ function lineChart(lines: Line[], options: { title: string; xLabel: string; yLab
   ]
   for (let k = 0; k <= 4; k++) {
     const y = yMin + ((yMax - yMin) * k) / 4
-    const x = xMin + ((xMax - xMin) * k) / 4
+    // Steps are whole numbers: label them so.
+    const x = Math.round(xMin + ((xMax - xMin) * k) / 4)
     parts.push(
       `<line x1="${pad.left}" y1="${sy(y).toFixed(1)}" x2="${width - pad.right}" y2="${sy(y).toFixed(1)}" stroke="#eee"/>`,
       `<text x="${pad.left - 6}" y="${(sy(y) + 4).toFixed(1)}" font-size="11" text-anchor="end">${formatMetric(y)}</text>`,
@@ -102,7 +118,10 @@ export function renderReport(input: ReportInput): string {
   const colors = new Map(evaluation.models.map((m, i) => [m.algorithm, PALETTE[i % PALETTE.length]!]))
   const best = evaluation.models
     .filter((m) => m.role === 'candidate')
-    .reduce<(typeof evaluation.models)[number] | undefined>((b, m) => (b === undefined || m.metrics.mae < b.metrics.mae ? m : b), undefined)
+    .reduce<(typeof evaluation.models)[number] | undefined>(
+      (b, m) => (b === undefined || m.metrics.mae < b.metrics.mae ? m : b),
+      undefined,
+    )
 
   const rows = evaluation.models
     .map((m) => {
@@ -112,7 +131,10 @@ export function renderReport(input: ReportInput): string {
     .join('\n')
   const horizonHeader = Array.from({ length: evaluation.horizon }, (_, h) => `<th>h${h + 1}</th>`).join('')
   const horizonRows = evaluation.models
-    .map((m) => `<tr><td>${escapeHtml(m.algorithm)}</td>${m.metrics.maeByHorizon.map((v) => `<td>${formatMetric(v)}</td>`).join('')}</tr>`)
+    .map(
+      (m) =>
+        `<tr><td>${escapeHtml(m.algorithm)}</td>${m.metrics.maeByHorizon.map((v) => `<td>${formatMetric(v)}</td>`).join('')}</tr>`,
+    )
     .join('\n')
 
   const errorChart = lineChart(
@@ -126,8 +148,13 @@ export function renderReport(input: ReportInput): string {
   )
   const { example } = evaluation
   const shown = Math.min(example.inputs.length, Math.max(3 * evaluation.horizon, 24))
-  const history = example.inputs.slice(example.inputs.length - shown).map((v, i) => [i - shown + 1, v] as [number, number])
-  const actual: Array<[number, number]> = [history[history.length - 1]!, ...example.actuals.map((v, h) => [h + 1, v] as [number, number])]
+  const history = example.inputs
+    .slice(example.inputs.length - shown)
+    .map((v, i) => [i - shown + 1, v] as [number, number])
+  const actual: Array<[number, number]> = [
+    history[history.length - 1]!,
+    ...example.actuals.map((v, h) => [h + 1, v] as [number, number]),
+  ]
   const exampleChart = lineChart(
     [
       { name: 'actual', color: '#000', points: [...history, ...actual.slice(1)] },
@@ -176,7 +203,7 @@ dt { font-weight: bold; }
 </dl>
 <h2>Test metrics (${evaluation.windows} windows, the same for every model)</h2>
 <table id="metrics">
-<thead><tr><th>model</th><th>role</th><th>version</th><th>MAE</th><th>RMSE</th><th>sMAPE %</th><th>MAE / persistence</th><th>MAE / seasonal naive</th></tr></thead>
+<thead><tr><th>model</th><th>role</th><th>registered as</th><th>MAE</th><th>RMSE</th><th>sMAPE %</th><th>MAE / persistence</th><th>MAE / seasonal naive</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

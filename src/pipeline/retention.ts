@@ -24,24 +24,39 @@ export interface RetentionReport {
  * Throws STORE_UNAVAILABLE when a delete fails, saying which table.
  */
 export async function applyRetention(
-  deps: { store: Pick<Store, 'deleteReadingsBefore' | 'deletePredictionsBefore' | 'deleteShadowForecastsBefore'>; clock: Clock; logger: Logger },
+  deps: {
+    store: Pick<Store, 'deleteReadingsBefore' | 'deletePredictionsBefore' | 'deleteShadowForecastsBefore'>
+    clock: Clock
+    logger: Logger
+  },
   input: { days: number },
 ): Promise<RetentionReport> {
   if (!Number.isInteger(input.days) || input.days < 1) {
-    throw new AirlakeError('PARAMETER_INVALID', `retention must be a whole number of days from 1, got ${input.days}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `retention must be a whole number of days from 1, got ${input.days}`,
+    )
   }
   const before = deps.clock.now() - input.days * DAY_MS
   const step = async (what: string, run: () => Promise<number>): Promise<number> => {
     try {
       return await run()
     } catch (error) {
-      throw wrapError(error, 'STORE_UNAVAILABLE', `retention could not delete ${what} older than ${new Date(before).toISOString()}`)
+      throw wrapError(
+        error,
+        'STORE_UNAVAILABLE',
+        `retention could not delete ${what} older than ${new Date(before).toISOString()}`,
+      )
     }
   }
   const readings = await step('readings', () => deps.store.deleteReadingsBefore(before))
   const predictions = await step('predictions', () => deps.store.deletePredictionsBefore(before))
   const shadowForecasts = await step('shadow forecasts', () => deps.store.deleteShadowForecastsBefore(before))
   const report = { before, readings, predictions, shadowForecasts }
-  deps.logger.info('retention applied', { days: input.days, ...report, before: new Date(before).toISOString() })
+  deps.logger.info('retention applied', {
+    days: input.days,
+    ...report,
+    before: new Date(before).toISOString(),
+  })
   return report
 }

@@ -94,7 +94,8 @@ export function orderStages<P>(stages: ReadonlyArray<Stage<P>>): Array<Stage<P>>
   const state = new Map<string, 'visiting' | 'done'>()
   const visit = (stage: Stage<P>) => {
     if (state.get(stage.name) === 'done') return
-    if (state.get(stage.name) === 'visiting') throw new AirlakeError('INTERNAL', `pipeline stages form a cycle at ${stage.name}`)
+    if (state.get(stage.name) === 'visiting')
+      throw new AirlakeError('INTERNAL', `pipeline stages form a cycle at ${stage.name}`)
     state.set(stage.name, 'visiting')
     for (const dep of stage.dependsOn) {
       const upstream = byName.get(dep)
@@ -159,14 +160,22 @@ export async function retryRun(
   if (!run) throw new AirlakeError('RUN_NOT_FOUND', `no run ${runId}: list runs with \`airlake runs list\``)
   if (active.has(runId)) throw new AirlakeError('CONFLICT', `run ${runId} is running; wait for it to end`)
   if (run.status !== 'failed') {
-    throw new AirlakeError('CONFLICT', `run ${runId} is ${run.status}; only a failed run can be retried (start a new run instead)`)
+    throw new AirlakeError(
+      'CONFLICT',
+      `run ${runId} is ${run.status}; only a failed run can be retried (start a new run instead)`,
+    )
   }
   const definition = definitions[run.kind] as PipelineDefinition<Record<string, unknown>> | undefined
-  if (!definition) throw new AirlakeError('PARAMETER_INVALID', `runs of kind ${run.kind} cannot be retried here`)
+  if (!definition)
+    throw new AirlakeError('PARAMETER_INVALID', `runs of kind ${run.kind} cannot be retried here`)
   for (const step of run.steps) {
     if (step.status !== 'succeeded') {
       const attempts = Number(step.outputs?.attempts ?? 1)
-      run.steps[run.steps.indexOf(step)] = { name: step.name, status: 'queued', outputs: { attempts: attempts + 1 } }
+      run.steps[run.steps.indexOf(step)] = {
+        name: step.name,
+        status: 'queued',
+        outputs: { attempts: attempts + 1 },
+      }
     }
   }
   run.status = 'queued'
@@ -229,7 +238,11 @@ async function execute<P extends Record<string, unknown>>(
       const replay = step.status === 'succeeded'
       if (replay && !needed.has(stage.name)) continue
       if (failed) {
-        run.steps[run.steps.indexOf(step)] = { ...step, status: 'skipped', error: `stage ${failed.stage} failed` }
+        run.steps[run.steps.indexOf(step)] = {
+          ...step,
+          status: 'skipped',
+          error: `stage ${failed.stage} failed`,
+        }
         continue
       }
       const recorded = step.outputs
@@ -238,12 +251,20 @@ async function execute<P extends Record<string, unknown>>(
         runId: run.id,
         params: run.params as P,
         input: <T>(name: string) => {
-          if (!values.has(name)) throw new AirlakeError('INTERNAL', `stage ${stage.name} read ${name}, which has not run`)
+          if (!values.has(name))
+            throw new AirlakeError('INTERNAL', `stage ${stage.name} read ${name}, which has not run`)
           return values.get(name) as T
         },
         log,
         progress: (fraction, message) => {
-          options.onProgress?.({ runId: run.id, stage: stage.name, index: index + 1, count: stages.length, fraction, message })
+          options.onProgress?.({
+            runId: run.id,
+            stage: stage.name,
+            index: index + 1,
+            count: stages.length,
+            fraction,
+            message,
+          })
           if (!replay && deps.clock.now() - lastSave >= PROGRESS_SAVE_INTERVAL_MS) {
             lastSave = deps.clock.now()
             step.outputs = { ...step.outputs, progress: Math.round(fraction * 1000) / 1000, message }
@@ -269,7 +290,14 @@ async function execute<P extends Record<string, unknown>>(
         await saveAndPublish(deps, run)
         await log('info', `stage ${stage.name} started`)
       }
-      options.onProgress?.({ runId: run.id, stage: stage.name, index: index + 1, count: stages.length, fraction: 0, message: replay ? 'replaying' : 'started' })
+      options.onProgress?.({
+        runId: run.id,
+        stage: stage.name,
+        index: index + 1,
+        count: stages.length,
+        fraction: 0,
+        message: replay ? 'replaying' : 'started',
+      })
       try {
         controller.signal.throwIfAborted()
         const result = await stage.run(context)
@@ -290,9 +318,19 @@ async function execute<P extends Record<string, unknown>>(
         step.status = 'succeeded'
         step.endedAt = deps.clock.now()
         step.outputs = { ...(attempts === undefined ? {} : { attempts }), ...result.outputs }
-        options.onProgress?.({ runId: run.id, stage: stage.name, index: index + 1, count: stages.length, fraction: 1, message: 'done' })
+        options.onProgress?.({
+          runId: run.id,
+          stage: stage.name,
+          index: index + 1,
+          count: stages.length,
+          fraction: 1,
+          message: 'done',
+        })
         await saveAndPublish(deps, run)
-        await log('info', `stage ${stage.name} succeeded in ${((step.endedAt - (step.startedAt ?? step.endedAt)) / 1000).toFixed(1)} s`)
+        await log(
+          'info',
+          `stage ${stage.name} succeeded in ${((step.endedAt - (step.startedAt ?? step.endedAt)) / 1000).toFixed(1)} s`,
+        )
       } catch (error) {
         const message = describeError(error)
         failed = { stage: stage.name, error }

@@ -42,7 +42,8 @@ export function ucb1Scores(arms: readonly ArmStats[]): ArmScore[] {
   const total = arms.reduce((sum, arm) => sum + arm.pulls, 0)
   return arms.map((arm) => {
     const meanReward = arm.pulls > 0 ? arm.rewardSum / arm.pulls : 0
-    const ucb = arm.pulls > 0 ? meanReward + Math.sqrt((2 * Math.log(total)) / arm.pulls) : Number.POSITIVE_INFINITY
+    const ucb =
+      arm.pulls > 0 ? meanReward + Math.sqrt((2 * Math.log(total)) / arm.pulls) : Number.POSITIVE_INFINITY
     return { ...arm, meanReward, ucb }
   })
 }
@@ -101,12 +102,14 @@ export function scoreForecasts(
 ): Array<{ arm: string; reward: number; horizons: number }> {
   const byArm = new Map<string, Map<number, number>>()
   for (const forecast of forecasts) {
-    let horizons = byArm.get(forecast.arm)
-    if (horizons === undefined) byArm.set(forecast.arm, (horizons = new Map()))
+    const horizons = byArm.get(forecast.arm) ?? new Map<number, number>()
     horizons.set(forecast.horizon, forecast.value)
+    byArm.set(forecast.arm, horizons)
   }
   const arms = [...byArm.keys()].sort()
-  const common = [...(byArm.get(arms[0] ?? '')?.keys() ?? [])].filter((h) => arms.every((arm) => byArm.get(arm)!.has(h)))
+  const common = [...(byArm.get(arms[0] ?? '')?.keys() ?? [])].filter((h) =>
+    arms.every((arm) => byArm.get(arm)!.has(h)),
+  )
   if (common.length === 0) return []
   return arms.map((arm) => {
     const horizons = byArm.get(arm)!
@@ -185,7 +188,8 @@ export class Selector {
    * of choice is appended to the history and published. Throws BAD_REQUEST for no candidates.
    */
   async choose(selector: string, candidates: readonly string[]): Promise<Choice> {
-    if (candidates.length === 0) throw new AirlakeError('BAD_REQUEST', `selector ${selector} has no candidate arms`)
+    if (candidates.length === 0)
+      throw new AirlakeError('BAD_REQUEST', `selector ${selector} has no candidate arms`)
     const state = await this.state(selector)
     const now = this.deps.clock.now()
     const fresh = candidates.filter((arm) => !state.arms.has(arm))
@@ -193,7 +197,8 @@ export class Selector {
     await Promise.all(fresh.map((arm) => this.deps.store.addReward(selector, arm, 0, now, 0)))
 
     let choice: Choice
-    if (state.pinned !== undefined && candidates.includes(state.pinned)) choice = { arm: state.pinned, reason: 'pinned' }
+    if (state.pinned !== undefined && candidates.includes(state.pinned))
+      choice = { arm: state.pinned, reason: 'pinned' }
     else if (candidates.length === 1) choice = { arm: candidates[0]!, reason: 'only' }
     else {
       const stats = candidates.map((arm) => ({ arm, ...state.arms.get(arm)! }))
@@ -203,7 +208,13 @@ export class Selector {
     if (choice.arm !== state.lastChoice) {
       const previous = state.lastChoice
       state.lastChoice = choice.arm
-      await this.record(selector, { selector, time: now, kind: 'choice', arm: choice.arm, details: { previous, reason: choice.reason } })
+      await this.record(selector, {
+        selector,
+        time: now,
+        kind: 'choice',
+        arm: choice.arm,
+        details: { previous, reason: choice.reason },
+      })
     }
     return choice
   }
@@ -216,7 +227,8 @@ export class Selector {
     if (rewards.length === 0) return
     const totals = new Map<string, { pulls: number; rewardSum: number }>()
     for (const { arm, reward } of rewards) {
-      if (!(reward >= 0 && reward <= 1)) throw new AirlakeError('BAD_REQUEST', `a reward must be in [0, 1], got ${reward} for ${arm}`)
+      if (!(reward >= 0 && reward <= 1))
+        throw new AirlakeError('BAD_REQUEST', `a reward must be in [0, 1], got ${reward} for ${arm}`)
       const total = totals.get(arm) ?? { pulls: 0, rewardSum: 0 }
       total.pulls += 1
       total.rewardSum += reward
@@ -225,7 +237,9 @@ export class Selector {
     const state = await this.state(selector)
     const now = this.deps.clock.now()
     await Promise.all(
-      [...totals].map(([arm, total]) => this.deps.store.addReward(selector, arm, total.rewardSum, now, total.pulls)),
+      [...totals].map(([arm, total]) =>
+        this.deps.store.addReward(selector, arm, total.rewardSum, now, total.pulls),
+      ),
     )
     for (const [arm, total] of totals) {
       const stats = state.arms.get(arm) ?? { pulls: 0, rewardSum: 0 }
@@ -262,7 +276,9 @@ export class Selector {
    * Every selector (or one) as stored: arms with pulls, mean reward and UCB1 index (best first), the
    * current choice, the pin and the newest `historyLimit` events. Reads the store, not the cache.
    */
-  async describe(options: { selector?: string | undefined; historyLimit?: number } = {}): Promise<SelectorView[]> {
+  async describe(
+    options: { selector?: string | undefined; historyLimit?: number } = {},
+  ): Promise<SelectorView[]> {
     const arms = await this.deps.store.listArms(options.selector)
     const bySelector = new Map<string, ArmState[]>()
     for (const arm of arms) bySelector.set(arm.selector, [...(bySelector.get(arm.selector) ?? []), arm])
@@ -302,7 +318,9 @@ export class Selector {
     this.deps.logger.info('selection changed', { selector, kind: event.kind, arm: event.arm })
     await this.deps.bus
       ?.publish('selection.updated', { selector, arm: event.arm, kind: event.kind })
-      .catch((error: unknown) => this.deps.logger.warn('could not publish selection.updated', { error: String(error) }))
+      .catch((error: unknown) =>
+        this.deps.logger.warn('could not publish selection.updated', { error: String(error) }),
+      )
   }
 
   private async state(selector: string): Promise<CachedSelector> {
@@ -321,7 +339,9 @@ export class Selector {
       this.deps.store.listArms(selector),
       this.deps.store.getPin(selector),
       previous === undefined
-        ? this.deps.store.listSelectionEvents({ selector, kind: 'choice', limit: 1 }).then((events) => events[0]?.arm)
+        ? this.deps.store
+            .listSelectionEvents({ selector, kind: 'choice', limit: 1 })
+            .then((events) => events[0]?.arm)
         : Promise.resolve(previous.lastChoice),
     ])
     const state: CachedSelector = {

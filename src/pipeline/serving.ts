@@ -59,7 +59,8 @@ interface AliasTable {
 export function forecastSignatureOf(signature: Record<string, unknown>): ForecastSignature | undefined {
   const { task, measure, window, horizon, stepMs, seasonSteps } = signature
   if (task !== 'forecast' || typeof measure !== 'string') return undefined
-  if (![window, horizon, stepMs].every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0)) return undefined
+  if (![window, horizon, stepMs].every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0))
+    return undefined
   return {
     task,
     measure,
@@ -108,14 +109,18 @@ export class ModelServer {
     options: ServingOptions = {},
   ) {
     this.aliases = options.servingAliases ?? ['champion', 'challenger']
-    if (this.aliases.length === 0) throw new AirlakeError('CONFIG_INVALID', 'serving needs at least one alias, e.g. champion')
+    if (this.aliases.length === 0)
+      throw new AirlakeError('CONFIG_INVALID', 'serving needs at least one alias, e.g. champion')
   }
 
   /** Loads the alias table and follows `models.changed`. Idempotent. */
   async start(): Promise<void> {
     if (this.unsubscribe === undefined && this.deps.bus !== undefined) {
       this.unsubscribe = this.deps.bus.subscribe('models.changed', (message) => {
-        this.deps.logger.info('registry changed: reloading serving aliases', { model: message.model, alias: message.alias })
+        this.deps.logger.info('registry changed: reloading serving aliases', {
+          model: message.model,
+          alias: message.alias,
+        })
         this.stale = true
         return this.aliasTable().then(() => undefined)
       })
@@ -164,7 +169,8 @@ export class ModelServer {
     if (version === undefined) {
       // Not a serving alias (or the table is behind): ask the registry.
       const record = await this.deps.store.getModel(model)
-      if (record === undefined) throw new AirlakeError('MODEL_NOT_FOUND', `there is no model ${model}: see \`airlake models list\``)
+      if (record === undefined)
+        throw new AirlakeError('MODEL_NOT_FOUND', `there is no model ${model}: see \`airlake models list\``)
       version = record.aliases[alias]
       if (version === undefined) {
         const known = Object.keys(record.aliases)
@@ -176,14 +182,21 @@ export class ModelServer {
     }
     const arm = `${model}@${version}`
     const cached = this.loaded.get(arm)
-    if (cached !== undefined && !cached.retired) return { model, version, arm, signature: cached.model.signature }
+    if (cached !== undefined && !cached.retired)
+      return { model, version, arm, signature: cached.model.signature }
     const record = await this.deps.store.getModelVersion(model, version)
     if (record === undefined) {
-      throw new AirlakeError('MODEL_NOT_FOUND', `model ${model} has no version ${version}: see \`airlake models list\``)
+      throw new AirlakeError(
+        'MODEL_NOT_FOUND',
+        `model ${model} has no version ${version}: see \`airlake models list\``,
+      )
     }
     const signature = forecastSignatureOf(record.signature)
     if (signature === undefined) {
-      throw new AirlakeError('BAD_REQUEST', `${arm} is not a forecasting model (signature task ${JSON.stringify(record.signature.task)}): /invocations serves forecasting models`)
+      throw new AirlakeError(
+        'BAD_REQUEST',
+        `${arm} is not a forecasting model (signature task ${JSON.stringify(record.signature.task)}): /invocations serves forecasting models`,
+      )
     }
     return { model, version, arm, signature }
   }
@@ -198,7 +211,9 @@ export class ModelServer {
       checkWindowBatch(entry.model.signature, batch)
       return await entry.model.predict(batch)
     } catch (error) {
-      throw isAirlakeError(error) ? error : wrapError(error, 'INTERNAL', `${served.arm} failed to forecast ${batch.n} windows`)
+      throw isAirlakeError(error)
+        ? error
+        : wrapError(error, 'INTERNAL', `${served.arm} failed to forecast ${batch.n} windows`)
     } finally {
       this.release(served.arm, entry)
     }
@@ -208,7 +223,10 @@ export class ModelServer {
    * Answers a POST /invocations body: resolves `ref`, reads the body against the model's own signature,
    * forecasts. Errors as `resolve`, `parseInvocation` and `predict`.
    */
-  async invoke(ref: string | undefined, body: unknown): Promise<{ served: ServedModel; predictions: number[][] }> {
+  async invoke(
+    ref: string | undefined,
+    body: unknown,
+  ): Promise<{ served: ServedModel; predictions: number[][] }> {
     const served = await this.resolve(ref)
     const entry = await this.acquire(served)
     try {
@@ -273,7 +291,11 @@ export class ModelServer {
     }
     const entry: LoadedModel = { model, inflight: 0, retired: false }
     this.loaded.set(served.arm, entry)
-    this.deps.logger.info('model loaded', { model: served.arm, algorithm: model.algorithm, ms: Math.round(performance.now() - started) })
+    this.deps.logger.info('model loaded', {
+      model: served.arm,
+      algorithm: model.algorithm,
+      ms: Math.round(performance.now() - started),
+    })
     return entry
   }
 
@@ -315,12 +337,16 @@ export class ModelServer {
 
   private async loadTable(): Promise<AliasTable> {
     const rows = (await this.deps.store.listAliases()).sort(
-      (a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || this.aliases.indexOf(a.alias) - this.aliases.indexOf(b.alias),
+      (a, b) =>
+        (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+        this.aliases.indexOf(a.alias) - this.aliases.indexOf(b.alias),
     )
     const versions = new Map(rows.map((row) => [`${row.model}@${row.alias}`, row.version]))
     const serving = rows.filter((row) => this.aliases.includes(row.alias))
     const unique = [...new Map(serving.map((row) => [`${row.model}@${row.version}`, row])).values()]
-    const records = await Promise.all(unique.map((row) => this.deps.store.getModelVersion(row.model, row.version)))
+    const records = await Promise.all(
+      unique.map((row) => this.deps.store.getModelVersion(row.model, row.version)),
+    )
     const candidates = new Map<string, ServedModel[]>()
     unique.forEach((row, i) => {
       const signature = records[i] === undefined ? undefined : forecastSignatureOf(records[i]!.signature)
@@ -335,7 +361,9 @@ export class ModelServer {
 
   /** Unloads versions no alias points at any more (a moved champion); a later explicit call reloads them. */
   private retireUnaliased(table: AliasTable): void {
-    const aliased = new Set([...table.versions.entries()].map(([key, version]) => `${key.split('@')[0]}@${version}`))
+    const aliased = new Set(
+      [...table.versions.entries()].map(([key, version]) => `${key.split('@')[0]}@${version}`),
+    )
     for (const [arm, entry] of this.loaded) if (!aliased.has(arm)) this.retire(arm, entry)
   }
 }

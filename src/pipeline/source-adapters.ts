@@ -12,7 +12,12 @@ export type SourceFileRow =
   | { kind: 'json'; line: number; raw: string; value: unknown }
   | { kind: 'invalid'; line: number; raw: string; reason: string }
 
+/** File formats the readers know; `xls` is the legacy binary workbook. */
+export type SourceFileFormat = 'csv' | 'ndjson' | 'xlsx' | 'xls'
+
 export interface RecordReaderOptions {
+  /** The format; taken from the name (then the first bytes) when absent. */
+  format?: SourceFileFormat | undefined
   name?: string | undefined
   sheet?: string | undefined
   onProgress?: ((progress: { bytesRead: number; bytesTotal: number }) => void) | undefined

@@ -31,7 +31,14 @@ export interface GapReport {
   longGaps: Gap[]
 }
 
-const STEP_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 }
+const STEP_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+}
 
 /** Parses a grid step such as `5s`, `1m`, `15min`, `1h`, `1d` into ms; throws PARAMETER_INVALID otherwise. */
 export function parseStep(text: string): number {
@@ -39,7 +46,10 @@ export function parseStep(text: string): number {
   const unit = match ? STEP_UNITS[match[2] ?? ''] : undefined
   const count = match ? Number(match[1]) : 0
   if (!match || unit === undefined || count <= 0) {
-    throw new AirlakeError('PARAMETER_INVALID', `step must look like 5s, 1m, 15m, 1h or 1d, got ${JSON.stringify(text)}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `step must look like 5s, 1m, 15m, 1h or 1d, got ${JSON.stringify(text)}`,
+    )
   }
   return count * unit
 }
@@ -66,7 +76,8 @@ export function resampleToGrid(
   options: { stepMs: number; from?: TimeMs | undefined; to?: TimeMs | undefined },
 ): GridSeries {
   const { stepMs } = options
-  if (!(stepMs > 0)) throw new AirlakeError('PARAMETER_INVALID', `the grid step must be positive, got ${stepMs}`)
+  if (!(stepMs > 0))
+    throw new AirlakeError('PARAMETER_INVALID', `the grid step must be positive, got ${stepMs}`)
   let first = options.from
   let last = options.to
   if (first === undefined || last === undefined) {
@@ -75,7 +86,8 @@ export function resampleToGrid(
       if (options.to === undefined) last = last === undefined ? p.time : Math.max(last, p.time)
     }
   }
-  if (first === undefined || last === undefined || last < first) return { startMs: 0, stepMs, values: new Float64Array(0) }
+  if (first === undefined || last === undefined || last < first)
+    return { startMs: 0, stepMs, values: new Float64Array(0) }
   const startMs = floorToStep(first, stepMs)
   const length = Math.floor((floorToStep(last, stepMs) - startMs) / stepMs) + 1
   const sums = new Float64Array(length)
@@ -95,9 +107,15 @@ export function resampleToGrid(
  * Fills runs of at most `maxGapSteps` missing points that lie between two known points by linear
  * interpolation; longer runs and runs at either end stay NaN and are reported. Returns a new series.
  */
-export function interpolateGaps(series: GridSeries, maxGapSteps: number): { series: GridSeries; report: GapReport } {
+export function interpolateGaps(
+  series: GridSeries,
+  maxGapSteps: number,
+): { series: GridSeries; report: GapReport } {
   if (!Number.isInteger(maxGapSteps) || maxGapSteps < 0) {
-    throw new AirlakeError('PARAMETER_INVALID', `the interpolation limit must be a whole number of steps >= 0, got ${maxGapSteps}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `the interpolation limit must be a whole number of steps >= 0, got ${maxGapSteps}`,
+    )
   }
   const { startMs, stepMs } = series
   const values = Float64Array.from(series.values)
@@ -116,7 +134,11 @@ export function interpolateGaps(series: GridSeries, maxGapSteps: number): { seri
         report.interpolated += gap
       } else {
         report.missing += gap
-        report.longGaps.push({ fromMs: startMs + (lastKnown + 1) * stepMs, toMs: startMs + (i - 1) * stepMs, steps: gap })
+        report.longGaps.push({
+          fromMs: startMs + (lastKnown + 1) * stepMs,
+          toMs: startMs + (i - 1) * stepMs,
+          steps: gap,
+        })
       }
     }
     if (known) report.observed++
@@ -169,8 +191,16 @@ export async function prepareSeries(
     for (const measure of await store.listMeasures(input.deviceId)) {
       if (measure === input.measure) continue
       const rows = await store.readingSeries(input.deviceId, measure, span.from, span.to)
-      if (rows.length > 0) others[measure] = interpolateGaps(resampleToGrid(rows, span), input.maxGapSteps).series
+      if (rows.length > 0)
+        others[measure] = interpolateGaps(resampleToGrid(rows, span), input.maxGapSteps).series
     }
   }
-  return { deviceId: input.deviceId, measure: input.measure, target, others, report, readings: readings.length }
+  return {
+    deviceId: input.deviceId,
+    measure: input.measure,
+    target,
+    others,
+    report,
+    readings: readings.length,
+  }
 }

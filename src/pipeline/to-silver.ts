@@ -10,6 +10,8 @@
  * - Atomic and restartable: a partition is written to a local temporary file, then published with one
  *   atomic `putFile` (overwrite). A crash leaves the old partition or the new one, never half of one; the
  *   manifest is written last, so an interrupted run is redone by the next (merging is idempotent).
+ * - One promotion at a time per lake in this process (the scheduler, exports and quality checks all
+ *   promote first): two merges of one partition must not race, or the later would drop the earlier's rows.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -123,7 +125,8 @@ export async function listSilverPartitions(
   lake: Lake,
   filter: { source?: string | undefined; fromDay?: IsoDate; toDay?: IsoDate } = {},
 ): Promise<Array<{ source: string; day: IsoDate; key: string; size: number }>> {
-  const sources = filter.source === undefined ? await listSources(lake, 'silver/') : [checkSource(filter.source)]
+  const sources =
+    filter.source === undefined ? await listSources(lake, 'silver/') : [checkSource(filter.source)]
   const partitions: Array<{ source: string; day: IsoDate; key: string; size: number }> = []
   for (const source of sources) {
     for await (const object of lake.list(`silver/${source}/date=`)) {
@@ -158,7 +161,8 @@ async function readManifest(lake: Lake, source: string): Promise<Manifest> {
   if (body === undefined) return { version: 1, segments: {} }
   try {
     const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as Manifest
-    if (parsed.version !== 1 || typeof parsed.segments !== 'object' || parsed.segments === null) throw new Error('unknown shape')
+    if (parsed.version !== 1 || typeof parsed.segments !== 'object' || parsed.segments === null)
+      throw new Error('unknown shape')
     return parsed
   } catch {
     // A manifest we cannot read only costs a full re-promotion: merging is idempotent.
@@ -166,12 +170,32 @@ async function readManifest(lake: Lake, source: string): Promise<Manifest> {
   }
 }
 
+// The tail of the promotions queued per lake location (see the module comment).
+const promotions = new Map<string, Promise<unknown>>()
+
 /** Promotes bronze to silver; see the module comment. Throws LAKE_UNAVAILABLE when the lake or engine fails. */
-export async function promoteToSilver(deps: SilverDeps, input: PromotionInput = {}): Promise<PromotionReport> {
+export async function promoteToSilver(
+  deps: SilverDeps,
+  input: PromotionInput = {},
+): Promise<PromotionReport> {
+  const location = deps.lake.location
+  const previous = promotions.get(location) ?? Promise.resolve()
+  const run = previous.catch(() => {}).then(() => promoteNow(deps, input))
+  const tail = run.catch(() => {})
+  promotions.set(location, tail)
+  try {
+    return await run
+  } finally {
+    if (promotions.get(location) === tail) promotions.delete(location)
+  }
+}
+
+async function promoteNow(deps: SilverDeps, input: PromotionInput): Promise<PromotionReport> {
   const startedAt = deps.clock.now()
   const began = performance.now()
   if (input.day !== undefined) parseIsoDate(input.day)
-  const sources = input.source === undefined ? await listSources(deps.lake, 'bronze/') : [checkSource(input.source)]
+  const sources =
+    input.source === undefined ? await listSources(deps.lake, 'bronze/') : [checkSource(input.source)]
   const report: PromotionReport = {
     startedAt,
     durationMs: 0,
@@ -228,7 +252,12 @@ async function promoteSource(
     for (const segment of chosen) {
       promoted[segment.key] = await stageSegment(lake, staging, source, segment.key, report)
       done++
-      input.onProgress?.({ source, segmentsDone: done, segmentsTotal: chosen.length, rowsRead: report.rowsRead })
+      input.onProgress?.({
+        source,
+        segmentsDone: done,
+        segmentsTotal: chosen.length,
+        rowsRead: report.rowsRead,
+      })
     }
     report.segments += chosen.length
 
@@ -330,7 +359,8 @@ function readLine(line: string, batch: ReadingColumns, days: Set<number>): strin
   }
   if (typeof parsed !== 'object' || parsed === null) return 'not a JSON object'
   const { receivedAt, rows } = parsed as { receivedAt?: unknown; rows?: unknown }
-  if (typeof receivedAt !== 'number' || !Number.isSafeInteger(receivedAt)) return 'receivedAt is not epoch milliseconds'
+  if (typeof receivedAt !== 'number' || !Number.isSafeInteger(receivedAt))
+    return 'receivedAt is not epoch milliseconds'
   if (!Array.isArray(rows)) return 'rows is not a list'
   const start = batch.time.length
   for (const row of rows) {

@@ -8,12 +8,17 @@
  * model becomes its `champion`; later versions become its `challenger` until promoted.
  */
 import { AirlakeError } from '../core/errors.js'
-import { FORECAST_ALGORITHMS, type ForecastModel, type ForecastSignature, type ForecastTrainer } from '../core/model.js'
+import {
+  FORECAST_ALGORITHMS,
+  type ForecastModel,
+  type ForecastSignature,
+  type ForecastTrainer,
+} from '../core/model.js'
 import type { Bus } from '../core/ports/bus.js'
 import type { Clock } from '../core/ports/clock.js'
 import type { Lake } from '../core/ports/lake.js'
 import type { Logger } from '../core/ports/logger.js'
-import type { RegistryStore, RunStore, ReadingStore } from '../core/ports/store.js'
+import type { ReadingStore, RegistryStore, RunStore } from '../core/ports/store.js'
 import { DAY_MS, type TimeMs } from '../core/time.js'
 import { createDataset, type Dataset } from './dataset.js'
 import { type Evaluation, evaluateModels, forecastAll, forecastMetrics, metricsRecord } from './evaluate.js'
@@ -89,27 +94,48 @@ export interface TrainParams extends Record<string, unknown> {
 /** The baselines every run scores beside the requested models. */
 export const BASELINES = ['persistence', 'seasonal-naive'] as const
 
-const DEFAULTS = { window: 60, horizon: 15, stepMs: 60_000, split: 0.75, validation: 0.1, folds: 0, maxGapSteps: 4, seed: 42 }
+const DEFAULTS = {
+  window: 60,
+  horizon: 15,
+  stepMs: 60_000,
+  split: 0.75,
+  validation: 0.1,
+  folds: 0,
+  maxGapSteps: 4,
+  seed: 42,
+}
 
 /** Resolves defaults and checks the request; throws PARAMETER_INVALID naming the bad option. */
-export function resolveTrainParams(request: TrainRequest, trainers: Readonly<Record<string, ForecastTrainer>>, now: TimeMs): TrainParams {
+export function resolveTrainParams(
+  request: TrainRequest,
+  trainers: Readonly<Record<string, ForecastTrainer>>,
+  now: TimeMs,
+): TrainParams {
   const int = (value: number | undefined, fallback: number, name: string, min: number, max: number) => {
     const v = value ?? fallback
     if (!Number.isInteger(v) || v < min || v > max) {
-      throw new AirlakeError('PARAMETER_INVALID', `${name} must be a whole number from ${min} to ${max}, got ${value}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `${name} must be a whole number from ${min} to ${max}, got ${value}`,
+      )
     }
     return v
   }
   const window = int(request.window, DEFAULTS.window, '--window', 1, 100_000)
   const horizon = int(request.horizon, DEFAULTS.horizon, '--horizon', 1, 10_000)
   const stepMs = request.stepMs ?? DEFAULTS.stepMs
-  if (!Number.isInteger(stepMs) || stepMs < 1) throw new AirlakeError('PARAMETER_INVALID', `--step must be a positive duration, got ${stepMs} ms`)
+  if (!Number.isInteger(stepMs) || stepMs < 1)
+    throw new AirlakeError('PARAMETER_INVALID', `--step must be a positive duration, got ${stepMs} ms`)
   const known = Object.keys(trainers)
   const models = [...new Set(request.models ?? FORECAST_ALGORITHMS.filter((a) => a in trainers))]
-  if (models.length === 0) throw new AirlakeError('PARAMETER_INVALID', `--models is empty: choose from ${known.join(', ')}`)
+  if (models.length === 0)
+    throw new AirlakeError('PARAMETER_INVALID', `--models is empty: choose from ${known.join(', ')}`)
   for (const model of models) {
     if (!(model in trainers)) {
-      throw new AirlakeError('PARAMETER_INVALID', `unknown model ${JSON.stringify(model)} in --models: choose from ${known.join(', ')}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `unknown model ${JSON.stringify(model)} in --models: choose from ${known.join(', ')}`,
+      )
     }
   }
   const from = request.from ?? 0
@@ -118,15 +144,22 @@ export function resolveTrainParams(request: TrainRequest, trainers: Readonly<Rec
     throw new AirlakeError('PARAMETER_INVALID', '--from must be earlier than --to')
   }
   const split = request.split ?? DEFAULTS.split
-  if (!(split > 0 && split < 1)) throw new AirlakeError('PARAMETER_INVALID', `--split must be between 0 and 1 (e.g. 0.75), got ${split}`)
+  if (!(split > 0 && split < 1))
+    throw new AirlakeError('PARAMETER_INVALID', `--split must be between 0 and 1 (e.g. 0.75), got ${split}`)
   const validation = request.validation ?? DEFAULTS.validation
   if (!(validation >= 0 && validation < 0.5)) {
-    throw new AirlakeError('PARAMETER_INVALID', `the validation fraction must be in [0, 0.5), got ${validation}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `the validation fraction must be in [0, 0.5), got ${validation}`,
+    )
   }
   const day = Math.round(DAY_MS / stepMs)
   const seasonSteps = request.seasonSteps ?? (day >= 2 && day <= window ? day : null)
   if (seasonSteps !== null && (!Number.isInteger(seasonSteps) || seasonSteps < 1)) {
-    throw new AirlakeError('PARAMETER_INVALID', `--season must be a whole number of steps >= 1, got ${seasonSteps}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `--season must be a whole number of steps >= 1, got ${seasonSteps}`,
+    )
   }
   return {
     deviceId: request.deviceId,
@@ -168,7 +201,10 @@ interface TrainedModels {
 }
 
 /** The training pipeline for runs of `kind` (`train` on demand, `retrain` on the schedule). */
-export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' = 'train'): PipelineDefinition<TrainParams> {
+export function trainingPipeline(
+  deps: TrainingDeps,
+  kind: 'train' | 'retrain' = 'train',
+): PipelineDefinition<TrainParams> {
   return {
     kind,
     stages: [
@@ -221,7 +257,11 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
             folds: p.folds,
           })
           const dropped = dataset.dropped.train + dataset.dropped.validation + dataset.dropped.test
-          if (dropped > 0) await ctx.log('warn', `${dropped} windows dropped because they cross a gap longer than ${p.maxGapSteps} steps`)
+          if (dropped > 0)
+            await ctx.log(
+              'warn',
+              `${dropped} windows dropped because they cross a gap longer than ${p.maxGapSteps} steps`,
+            )
           return {
             value: dataset,
             outputs: {
@@ -246,7 +286,12 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
           const table = generateFeatures(dataset, signatureOf(ctx.params), prepared.others)
           return {
             value: table,
-            outputs: { features: table.names.length, transform: table.spec.transform, center: table.spec.center, scale: table.spec.scale },
+            outputs: {
+              features: table.names.length,
+              transform: table.spec.transform,
+              center: table.spec.center,
+              scale: table.spec.scale,
+            },
           }
         },
       },
@@ -272,10 +317,18 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
           })
           ctx.artifact('snapshot', snapshot.manifestKey)
           ctx.artifact('matrix', snapshot.matrixKey)
-          await ctx.log('info', `gold snapshot ${snapshot.snapshotId}${snapshot.reused ? ' (identical one already in the lake)' : ''}`)
+          await ctx.log(
+            'info',
+            `gold snapshot ${snapshot.snapshotId}${snapshot.reused ? ' (identical one already in the lake)' : ''}`,
+          )
           return {
             value: snapshot,
-            outputs: { snapshotId: snapshot.snapshotId, bytes: snapshot.manifest.bytes, reused: snapshot.reused, fingerprint: snapshot.snapshotId },
+            outputs: {
+              snapshotId: snapshot.snapshotId,
+              bytes: snapshot.manifest.bytes,
+              reused: snapshot.reused,
+              fingerprint: snapshot.snapshotId,
+            },
           }
         },
       },
@@ -286,7 +339,10 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
           const p = ctx.params
           const dataset = ctx.input<Dataset>('dataset')
           const signature = signatureOf(p)
-          const algorithms = [...p.models, ...BASELINES.filter((b) => !p.models.includes(b) && b in deps.trainers)]
+          const algorithms = [
+            ...p.models,
+            ...BASELINES.filter((b) => !p.models.includes(b) && b in deps.trainers),
+          ]
           const trained: TrainedModels = { models: new Map(), skipped: {}, crossValidation: {} }
           const seconds: Record<string, number> = {}
           const share = 1 / algorithms.length
@@ -306,15 +362,26 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
                 seed: p.seed,
                 validation: dataset.validation.n > 0 ? dataset.validation : undefined,
                 params: p.modelParams[algorithm],
-                onProgress: (fraction, message) => ctx.progress((i + Math.min(1, Math.max(0, fraction))) * share, `${algorithm}: ${message}`),
+                onProgress: (fraction, message) =>
+                  ctx.progress((i + Math.min(1, Math.max(0, fraction))) * share, `${algorithm}: ${message}`),
                 signal: ctx.signal,
               })
               trained.models.set(algorithm, model)
               for (const fold of dataset.folds) {
-                const foldModel = await trainer.fit(fold.train, { signature, seed: p.seed, params: p.modelParams[algorithm], signal: ctx.signal })
+                const foldModel = await trainer.fit(fold.train, {
+                  signature,
+                  seed: p.seed,
+                  params: p.modelParams[algorithm],
+                  signal: ctx.signal,
+                })
                 try {
-                  const mae = forecastMetrics(fold.test.targets, await forecastAll(foldModel, fold.test), p.horizon).mae
-                  trained.crossValidation[algorithm] = (trained.crossValidation[algorithm] ?? 0) + mae / dataset.folds.length
+                  const mae = forecastMetrics(
+                    fold.test.targets,
+                    await forecastAll(foldModel, fold.test),
+                    p.horizon,
+                  ).mae
+                  trained.crossValidation[algorithm] =
+                    (trained.crossValidation[algorithm] ?? 0) + mae / dataset.folds.length
                 } finally {
                   foldModel.dispose()
                 }
@@ -328,15 +395,28 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
               )
             }
             seconds[algorithm] = Math.round((Date.now() - started) / 100) / 10
-            await ctx.log('info', `${algorithm} fitted on ${dataset.train.n} windows in ${seconds[algorithm]} s`)
+            await ctx.log(
+              'info',
+              `${algorithm} fitted on ${dataset.train.n} windows in ${seconds[algorithm]} s`,
+            )
           }
           const candidates = p.models.filter((m) => trained.models.has(m))
           if (candidates.length === 0) {
-            throw new AirlakeError('DEPENDENCY_MISSING', `no requested model could be trained here: ${Object.entries(trained.skipped).map(([a, r]) => `${a}: ${r}`).join('; ')}`)
+            throw new AirlakeError(
+              'DEPENDENCY_MISSING',
+              `no requested model could be trained here: ${Object.entries(trained.skipped)
+                .map(([a, r]) => `${a}: ${r}`)
+                .join('; ')}`,
+            )
           }
           return {
             value: trained,
-            outputs: { trained: [...trained.models.keys()], skipped: trained.skipped, seconds, crossValidationMae: trained.crossValidation },
+            outputs: {
+              trained: [...trained.models.keys()],
+              skipped: trained.skipped,
+              seconds,
+              crossValidationMae: trained.crossValidation,
+            },
           }
         },
       },
@@ -353,10 +433,18 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
             entries.map(([algorithm, model]) => ({
               algorithm,
               model,
-              role: (BASELINES as readonly string[]).includes(algorithm) ? ('baseline' as const) : ('candidate' as const),
+              role: (BASELINES as readonly string[]).includes(algorithm)
+                ? ('baseline' as const)
+                : ('candidate' as const),
             })),
             dataset.test,
-            { onModel: (algorithm) => ctx.progress(entries.findIndex(([a]) => a === algorithm) / entries.length, `scoring ${algorithm}`) },
+            {
+              onModel: (algorithm) =>
+                ctx.progress(
+                  entries.findIndex(([a]) => a === algorithm) / entries.length,
+                  `scoring ${algorithm}`,
+                ),
+            },
           )
           const metrics: Record<string, number> = {}
           for (const m of evaluation.models) {
@@ -386,9 +474,17 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
           const reportKey = `runs/${ctx.runId}/report.html`
           await deps.lake.put(reportKey, report, { overwrite: true })
           ctx.artifact('report', reportKey)
-          const summary = evaluation.models.map((m) => `${m.algorithm} MAE ${m.metrics.mae.toPrecision(4)}`).join(', ')
+          const summary = evaluation.models
+            .map((m) => `${m.algorithm} MAE ${m.metrics.mae.toPrecision(4)}`)
+            .join(', ')
           await ctx.log('info', `test windows ${evaluation.windows}: ${summary}`)
-          return { value: evaluation, outputs: { windows: evaluation.windows, mae: Object.fromEntries(evaluation.models.map((m) => [m.algorithm, m.metrics.mae])) } }
+          return {
+            value: evaluation,
+            outputs: {
+              windows: evaluation.windows,
+              mae: Object.fromEntries(evaluation.models.map((m) => [m.algorithm, m.metrics.mae])),
+            },
+          }
         },
       },
       {
@@ -415,7 +511,15 @@ export function trainingPipeline(deps: TrainingDeps, kind: 'train' | 'retrain' =
               task: 'forecast',
               artifact: await model.save(),
               metrics,
-              params: { deviceId: p.deviceId, measure: p.measure, seed: p.seed, split: p.split, trainWindows: dataset.train.n, testWindows: evaluation.windows, ...p.modelParams[algorithm] },
+              params: {
+                deviceId: p.deviceId,
+                measure: p.measure,
+                seed: p.seed,
+                split: p.split,
+                trainWindows: dataset.train.n,
+                testWindows: evaluation.windows,
+                ...p.modelParams[algorithm],
+              },
               snapshotId: snapshot.snapshotId,
               runId: ctx.runId,
               description: `${algorithm} for ${p.measure} of ${p.deviceId}, run ${ctx.runId}`,
@@ -454,7 +558,10 @@ export async function startTraining(
   const params = resolveTrainParams(request, deps.trainers, deps.clock.now())
   const key = `${params.deviceId}\u0000${params.measure}`
   if (running.has(key)) {
-    throw new AirlakeError('CONFLICT', `${params.measure} of ${params.deviceId} is being trained already; wait for that run to end`)
+    throw new AirlakeError(
+      'CONFLICT',
+      `${params.measure} of ${params.deviceId} is being trained already; wait for that run to end`,
+    )
   }
   running.add(key)
   try {
@@ -467,10 +574,17 @@ export async function startTraining(
 }
 
 /** Resumes a failed training run at its failed stage (see `retryRun`). */
-export async function retryTraining(deps: TrainingDeps, runId: string, options: RunOptions = {}): Promise<StartedRun> {
+export async function retryTraining(
+  deps: TrainingDeps,
+  runId: string,
+  options: RunOptions = {},
+): Promise<StartedRun> {
   return retryRun(
     deps,
-    { train: trainingPipeline(deps, 'train'), retrain: trainingPipeline(deps, 'retrain') } as Record<string, PipelineDefinition<never>>,
+    { train: trainingPipeline(deps, 'train'), retrain: trainingPipeline(deps, 'retrain') } as Record<
+      string,
+      PipelineDefinition<never>
+    >,
     runId,
     options,
   )

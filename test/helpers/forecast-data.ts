@@ -25,7 +25,11 @@ export function loadNoxHourly(): { times: Float64Array; values: Float64Array } {
 }
 
 /** One 5-second mote series (humidity or temperature) with synthetic epoch times on its 5 s grid. */
-export function loadSensor5s(measure: 'humidity' | 'temperature', deployment = 'single_hop', mote = 3): {
+export function loadSensor5s(
+  measure: 'humidity' | 'temperature',
+  deployment = 'single_hop',
+  mote = 3,
+): {
   times: Float64Array
   values: Float64Array
 } {
@@ -93,7 +97,13 @@ export function makeWindows(
 }
 
 /** Rows [from, to) of a batch. */
-export function sliceBatch(batch: TrainingBatch, from: number, to: number, L: number, H: number): TrainingBatch {
+export function sliceBatch(
+  batch: TrainingBatch,
+  from: number,
+  to: number,
+  L: number,
+  H: number,
+): TrainingBatch {
   return {
     n: to - from,
     windows: batch.windows.slice(from * L, to * L),
@@ -103,7 +113,12 @@ export function sliceBatch(batch: TrainingBatch, from: number, to: number, L: nu
 }
 
 /** Chronological split: the first `fraction` of windows to train, the rest to test. */
-export function splitBatch(batch: TrainingBatch, fraction: number, L: number, H: number): { train: TrainingBatch; test: TrainingBatch } {
+export function splitBatch(
+  batch: TrainingBatch,
+  fraction: number,
+  L: number,
+  H: number,
+): { train: TrainingBatch; test: TrainingBatch } {
   const cut = Math.floor(batch.n * fraction)
   return { train: sliceBatch(batch, 0, cut, L, H), test: sliceBatch(batch, cut, batch.n, L, H) }
 }
@@ -121,9 +136,20 @@ export function noxTask(options: { stride?: number } = {}): {
   train: TrainingBatch
   test: TrainingBatch
 } {
-  const signature: ForecastSignature = { task: 'forecast', measure: 'nox_ppb', window: 168, horizon: 24, stepMs: HOUR_MS, seasonSteps: 24 }
+  const signature: ForecastSignature = {
+    task: 'forecast',
+    measure: 'nox_ppb',
+    window: 168,
+    horizon: 24,
+    stepMs: HOUR_MS,
+    seasonSteps: 24,
+  }
   const series = loadNoxHourly()
-  const batch = makeWindows({ times: series.times, values: interpolateGaps(series.values, 3) }, signature, options.stride)
+  const batch = makeWindows(
+    { times: series.times, values: interpolateGaps(series.values, 3) },
+    signature,
+    options.stride,
+  )
   return { signature, ...splitBatch(batch, 0.8, 168, 24) }
 }
 
@@ -137,4 +163,48 @@ export function sensorTask(options: { stride?: number; measure?: 'humidity' | 't
   const signature: ForecastSignature = { task: 'forecast', measure, window: 60, horizon: 15, stepMs: 5000 }
   const batch = makeWindows(loadSensor5s(measure), signature, options.stride)
   return { signature, ...splitBatch(batch, 0.8, 60, 15) }
+}
+
+/** The IAQ task of seed 002: 60 one-minute values -> the next 15. */
+export const IAQ_SIGNATURE: ForecastSignature = {
+  task: 'forecast',
+  measure: 'iaq',
+  window: 60,
+  horizon: 15,
+  stepMs: 60_000,
+}
+
+/**
+ * A synthetic IAQ index at minute `minute` (any integer, so live tests and training share one series):
+ * two slow waves around 120 plus a small deterministic wobble, within the index's 0..500 range.
+ */
+export function syntheticIaq(minute: number): number {
+  const wobble = Math.sin(minute * 12.9898) * 43758.5453
+  return (
+    120 +
+    40 * Math.sin((2 * Math.PI * minute) / 180) +
+    15 * Math.sin((2 * Math.PI * minute) / 47) +
+    2 * (wobble - Math.floor(wobble) - 0.5)
+  )
+}
+
+/**
+ * Training windows of {@link syntheticIaq} over `minutes` minutes ending before minute 0 (so a live test
+ * that sends minutes from 0 on forecasts data the model did not see), targets shifted by `bias` (a
+ * deliberately worse model when not 0).
+ */
+export function syntheticIaqBatch(
+  options: { minutes?: number; bias?: number; stride?: number } = {},
+): TrainingBatch {
+  const minutes = options.minutes ?? 3000
+  const start = -minutes
+  const times = new Float64Array(minutes)
+  const values = new Float64Array(minutes)
+  for (let i = 0; i < minutes; i++) {
+    times[i] = (start + i) * 60_000
+    values[i] = syntheticIaq(start + i)
+  }
+  const batch = makeWindows({ times, values }, IAQ_SIGNATURE, options.stride ?? 1)
+  if (options.bias) for (let i = 0; i < batch.targets.length; i++) batch.targets[i]! += options.bias
+  return batch
 }

@@ -43,7 +43,11 @@ export interface BrowserSession {
 }
 
 /** Opens Chromium with a new profile on a page of the given size. */
-export async function openBrowser(options: { width?: number; height?: number; baseURL: string }): Promise<BrowserSession> {
+export async function openBrowser(options: {
+  width?: number
+  height?: number
+  baseURL: string
+}): Promise<BrowserSession> {
   const profile = await mkdtemp(join(tmpdir(), 'airlake-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
@@ -61,8 +65,9 @@ export async function openBrowser(options: { width?: number; height?: number; ba
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
   page.on('requestfailed', (request) => {
     const failure = request.failure()?.errorText ?? ''
-    // A streaming /events request is aborted when the page closes or the view stops it: not a fault.
-    if (failure.includes('ERR_ABORTED') && request.url().includes('/events')) return
+    // Aborted requests were cancelled by the browser or the page (a reload, a view's AbortController, the
+    // live feed stopping), not refused: a server fault shows as an HTTP status or a connection error.
+    if (failure.includes('ERR_ABORTED')) return
     problems.push(`request failed: ${request.method()} ${request.url()} ${failure}`)
   })
   await mkdir(ARTIFACTS_DIR, { recursive: true })

@@ -1,201 +1,224 @@
 /**
- * The real API server (createServer + DuckdbStore + FsLake + InProcessBus) in a temp dir, serving the
- * built dashboard, for browser tests and for working on the dashboard (`npx tsx test/support/dashboard-server.ts`).
+ * A real airlake server for the dashboard: `startRuntime` over a DuckDB home in a temp dir, serving the
+ * built dashboard, fed through the HTTP API with the real 5-second sensor series of data/ (one mote's
+ * temperature and humidity, averaged per minute and moved so that the series ends at the current minute).
  *
- * Readings go in through the HTTP API like a device's. Forecasts: the server's own forecaster when the
- * composition root wires one; until then `forecast()` here writes a damped-trend forecast for a device
- * through the same store and bus messages the forecaster uses, so the page sees exactly what it would.
+ * Forecasts are the server's own: a ridge model is trained on the older part of the series with
+ * `startTraining` and promoted with `promoteModel`, and a second ridge version (a shorter window) lands as
+ * challenger, so the bandit has two arms; the next part of the series is then sent minute by minute, so
+ * the live forecaster writes its forecasts beside the actuals and the bandit scores them.
+ * The newest minutes are held back for the caller to send (`sendNext`), as a device would.
+ *
+ * Run directly to work on the dashboard: `npx tsx test/support/dashboard-server.ts` (PORT, default 8090).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { FastifyInstance } from 'fastify'
-import { DuckdbStore } from '../../src/adapters/duckdb/duckdb-store.js'
-import { FsLake } from '../../src/adapters/fs-lake/fs-lake.js'
-import { InProcessBus } from '../../src/adapters/in-process/in-process-bus.js'
-import { type ApiDeps, createServer } from '../../src/api/server.js'
+import { openApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import type { Bus } from '../../src/core/ports/bus.js'
-import { systemClock } from '../../src/core/ports/clock.js'
 import { silentLogger } from '../../src/core/ports/logger.js'
-import type { Store } from '../../src/core/ports/store.js'
-import type { Prediction } from '../../src/core/types.js'
-import { BronzeWriter } from '../../src/pipeline/bronze.js'
-import { devRoutes } from './dashboard-dev-routes.js'
+import { loadWsnReadings, wsnDeviceId } from '../../src/pipeline/datasets.js'
+import { promoteModel } from '../../src/pipeline/registry.js'
+import { startTraining } from '../../src/pipeline/train.js'
+import { type Runtime, startRuntime } from '../../src/runtime.js'
 
 const MINUTE = 60_000
+
+/** The device the dashboard is shown with: an outdoor mote of the single-hop deployment (7 h of data). */
+export const MAIN_DEVICE = wsnDeviceId('single_hop', 3)
+/** The measure the models forecast. */
+export const FORECAST_MEASURE = 'temperature'
+
+/** One minute of a device: its measures' mean values. */
+export interface MinuteRow {
+  time: number
+  values: Record<string, number>
+}
 
 export interface DashboardServer {
   url: string
   key: string
-  store: Store
-  bus: Bus
-  /** Stores readings through `POST /sensorsdata/batch` (vendor objects, one per minute). */
-  sendReadings(deviceId: string, readings: Array<{ time: number; values: IndoorValues }>): Promise<void>
-  /** Stores one reading through `PUT /sensorsdata`, as a device does. */
-  putReading(deviceId: string, time: number, values: IndoorValues): Promise<void>
-  /** Writes and publishes the next `horizon` minutes of forecasts of `measure` from the device's last hour. */
-  forecast(deviceId: string, measure: string, options?: { horizon?: number; modelVersion?: string }): Promise<Prediction[]>
+  runtime: Runtime
+  /** Minutes of `MAIN_DEVICE` not sent yet (the newest of the series). */
+  readonly heldBack: number
+  /** Sends the next held-back minute of `MAIN_DEVICE` and waits for its forecast; answers the minute sent. */
+  sendNext(): Promise<MinuteRow>
+  /** Sends minutes of another mote of the data set (a device the server has not seen), ending at `endTime`. */
+  sendDevice(deviceId: string, minutes: number, endTime: number): Promise<void>
   close(): Promise<void>
 }
 
-/** The vendor's six indoor values. */
-export interface IndoorValues {
-  temperature: number
-  humidity: number
-  pressure: number
-  iaq: number
-  co2: number
-  voc: number
+export interface DashboardServerOptions {
+  port?: number
+  webRoot?: string
+  /** Minutes kept back for `sendNext` (default 5). */
+  holdBack?: number
+  /** Minutes sent one at a time after training, each forecast live (default 30). */
+  replay?: number
 }
 
-export async function startDashboardServer(options: { port?: number; webRoot?: string } = {}): Promise<DashboardServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlake-dashboard-'))
+/** Per-minute means of a mote's readings, oldest first, shifted so the last minute is `endTime`. */
+export function moteMinutes(deployment: string, mote: number, endTime: number): MinuteRow[] {
+  const deviceId = wsnDeviceId(deployment, mote)
+  const sums = new Map<number, Map<string, { sum: number; n: number }>>()
+  for (const reading of loadWsnReadings({ devices: [deviceId] })) {
+    const minute = Math.floor(reading.time / MINUTE) * MINUTE
+    let measures = sums.get(minute)
+    if (!measures) {
+      measures = new Map()
+      sums.set(minute, measures)
+    }
+    const cell = measures.get(reading.measure) ?? { sum: 0, n: 0 }
+    cell.sum += reading.value
+    cell.n += 1
+    measures.set(reading.measure, cell)
+  }
+  const minutes = [...sums.keys()].sort((a, b) => a - b)
+  const shift = endTime - minutes[minutes.length - 1]!
+  return minutes.map((minute) => ({
+    time: minute + shift,
+    values: Object.fromEntries(
+      [...sums.get(minute)!].map(([measure, { sum, n }]) => [measure, Math.round((sum / n) * 100) / 100]),
+    ),
+  }))
+}
+
+export async function startDashboardServer(options: DashboardServerOptions = {}): Promise<DashboardServer> {
+  const home = await mkdtemp(join(tmpdir(), 'airlake-dashboard-'))
   const key = `al_test_${randomBytes(12).toString('hex')}`
-  const config = loadConfig({ AIRLAKE_API_KEY: key, AIRLAKE_LOG_LEVEL: 'silent' }, { home: dir })
-  const store = await DuckdbStore.open(join(dir, 'store.duckdb'), { logger: silentLogger })
-  await store.migrate()
-  const lake = await FsLake.open(join(dir, 'lake'))
-  const bus = new InProcessBus(silentLogger)
-  const bronze = new BronzeWriter(lake, systemClock)
-  const deps: ApiDeps = { store, bus, clock: systemClock, logger: silentLogger, bronze, config, extraRoutes: [devRoutes] }
-  let app: FastifyInstance | undefined
+  const config = loadConfig({ AIRLAKE_HOME: home, AIRLAKE_API_KEY: key, AIRLAKE_LOG_LEVEL: 'silent' })
+  let runtime: Runtime | undefined
   try {
-    app = await createServer(deps, { webRoot: options.webRoot ?? resolve('web/dist'), eventsHeartbeatMs: 5_000 })
-    await app.listen({ host: '127.0.0.1', port: options.port ?? 0 })
+    const app = await openApp(config, { logger: silentLogger })
+    runtime = await startRuntime(app, {
+      port: options.port ?? 0,
+      host: '127.0.0.1',
+      webRoot: options.webRoot ?? resolve('web/dist'),
+      schedule: false,
+    })
   } catch (error) {
-    await app?.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
     throw error
   }
-  const address = app.server.address()
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  const server = app
+  const started = runtime
+  const url = started.url
 
-  const call = async (method: string, path: string, body: unknown) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { 'x-api-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`)
-  }
-  const vendor = (deviceId: string, time: number, v: IndoorValues) => ({
-    devid: deviceId,
-    ts: new Date(time).toUTCString(),
-    readings: [1, v.temperature, v.humidity, v.pressure, v.iaq, v.co2, v.voc],
-  })
-
-  return {
-    url,
-    key,
-    store,
-    bus,
-    async sendReadings(deviceId, readings) {
-      for (let i = 0; i < readings.length; i += 500) {
-        const items = readings.slice(i, i + 500).map((r) => vendor(deviceId, r.time, r.values))
-        await call('POST', '/sensorsdata/batch', items)
-      }
-    },
-    async putReading(deviceId, time, values) {
-      await call('PUT', '/sensorsdata', vendor(deviceId, time, values))
-    },
-    async forecast(deviceId, measure, forecastOptions = {}) {
-      const horizon = forecastOptions.horizon ?? 15
-      const modelVersion = forecastOptions.modelVersion ?? `${deviceId}.${measure}.trend@1`
-      const now = Date.now()
-      const series = await store.readingSeries(deviceId, measure, now - 6 * 60 * MINUTE, now + MINUTE)
-      const last = series[series.length - 1]
-      if (!last) return []
-      const predictions = dampedTrend(series.map((r) => r.value), horizon).map(
-        (value, i): Prediction => ({
-          time: last.time + (i + 1) * MINUTE,
-          deviceId,
-          measureName: `${measure}~${i + 1}`,
-          value,
-          modelVersion,
-          issuedAt: now,
-        }),
+  const post = async (rows: Array<{ time: number; device: string; measure: string; value: number }>) => {
+    for (let i = 0; i < rows.length; i += 5000) {
+      const body = JSON.stringify(
+        rows.slice(i, i + 5000).map((r) => ({ ...r, time: new Date(r.time).toISOString() })),
       )
-      await store.writePredictions(predictions)
-      await bus.publish('predictions.written', { deviceId, measure, modelVersion, predictions })
-      return predictions
-    },
-    async close() {
-      await server.close()
-      await bronze.close()
-      await bus.close()
-      await store.close()
-      await rm(dir, { recursive: true, force: true })
-    },
+      let response: Response
+      // A busy machine can make the server shed load (429, retry-after): wait and send again, as a device would.
+      for (let attempt = 1; ; attempt++) {
+        response = await fetch(`${url}/sensorsdata/batch`, {
+          method: 'POST',
+          headers: { 'x-api-key': key, 'content-type': 'application/json' },
+          body,
+        })
+        if (response.status !== 429 || attempt === 10) break
+        await response.arrayBuffer()
+        await new Promise((resolve) =>
+          setTimeout(resolve, 1000 * Number(response.headers.get('retry-after') ?? 1)),
+        )
+      }
+      const answer = (await response.json()) as { stored?: number; rejected?: number }
+      if (!response.ok || answer.rejected)
+        throw new Error(`POST /sensorsdata/batch answered ${response.status}: ${JSON.stringify(answer)}`)
+    }
+  }
+  // The bus hands `readings.stored` to the forecaster after the answer: wait until its forecasts are written.
+  const settle = async () => {
+    await started.app.bus.drain()
+    await started.forecaster.idle()
+  }
+  const longRows = (device: string, minutes: MinuteRow[]) =>
+    minutes.flatMap((m) =>
+      Object.entries(m.values).map(([measure, value]) => ({ time: m.time, device, measure, value })),
+    )
+
+  try {
+    const now = Math.floor(Date.now() / MINUTE) * MINUTE
+    const series = moteMinutes('single_hop', 3, now)
+    const holdBack = options.holdBack ?? 5
+    const replay = options.replay ?? 30
+    const history = series.slice(0, series.length - holdBack - replay)
+    const replayed = series.slice(history.length, series.length - holdBack)
+    const pending = series.slice(series.length - holdBack)
+
+    await post(longRows(MAIN_DEVICE, history))
+    const training = started.training
+    const first = await startTraining(training, {
+      deviceId: MAIN_DEVICE,
+      measure: FORECAST_MEASURE,
+      models: ['ridge'],
+    })
+    const firstRun = await first.done
+    if (firstRun.status !== 'succeeded')
+      throw new Error(`training run ${first.runId} ended ${firstRun.status}: ${firstRun.error ?? ''}`)
+    await promoteModel(training, {
+      name: `${MAIN_DEVICE}.${FORECAST_MEASURE}.ridge`,
+      version: 1,
+      alias: 'champion',
+    })
+    const second = await startTraining(training, {
+      deviceId: MAIN_DEVICE,
+      measure: FORECAST_MEASURE,
+      models: ['ridge'],
+      window: 30,
+    })
+    const secondRun = await second.done
+    if (secondRun.status !== 'succeeded')
+      throw new Error(`training run ${second.runId} ended ${secondRun.status}: ${secondRun.error ?? ''}`)
+
+    for (const minute of replayed) {
+      await post(longRows(MAIN_DEVICE, [minute]))
+      await settle()
+    }
+
+    return {
+      url,
+      key,
+      runtime: started,
+      get heldBack() {
+        return pending.length
+      },
+      async sendNext() {
+        const minute = pending.shift()
+        if (!minute) throw new Error('every minute of the series has been sent')
+        await post(longRows(MAIN_DEVICE, [minute]))
+        await settle()
+        return minute
+      },
+      async sendDevice(deviceId, minutes, endTime) {
+        const match = /^wsn-(single|multi)-hop-(\d)$/.exec(deviceId)
+        const end = Math.floor(endTime / MINUTE) * MINUTE
+        const rows = match ? moteMinutes(`${match[1]}_hop`, Number(match[2]), end) : []
+        if (rows.length === 0)
+          throw new Error(`${deviceId} is not a mote of the data set (wsn-single-hop-1 … wsn-multi-hop-4)`)
+        await post(longRows(deviceId, rows.slice(-minutes)))
+        await settle()
+      },
+      async close() {
+        await started.stop()
+        await rm(home, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    await started.stop()
+    await rm(home, { recursive: true, force: true })
+    throw error
   }
 }
 
-/**
- * Holt's linear smoothing with a damped trend (alpha 0.5, beta 0.3, phi 0.9): a forecast that bends
- * with the recent slope and flattens out, as a trained model's would.
- */
-export function dampedTrend(values: readonly number[], horizon: number): number[] {
-  if (values.length === 0) return []
-  const alpha = 0.5
-  const beta = 0.3
-  const phi = 0.9
-  let level = values[0]!
-  let trend = values.length > 1 ? values[1]! - values[0]! : 0
-  for (const value of values.slice(1)) {
-    const previous = level
-    level = alpha * value + (1 - alpha) * (level + phi * trend)
-    trend = beta * (level - previous) + (1 - beta) * phi * trend
-  }
-  const out: number[] = []
-  let damping = 0
-  for (let h = 1; h <= horizon; h++) {
-    damping += phi ** h
-    out.push(level + damping * trend)
-  }
-  return out
-}
-
-/**
- * Plausible indoor air for minute `t` of a room: occupancy raises CO2 and IAQ in working hours, with
- * deterministic wobble from `seed` (the same inputs give the same values).
- */
-export function indoorAir(time: number, seed = 1): IndoorValues {
-  const hours = (time / 3_600_000) % 24
-  const occupancy = Math.max(0, Math.sin(((hours - 7) / 12) * Math.PI))
-  const wobble = (k: number) => Math.sin(time / (MINUTE * (7 + k)) + seed * (k + 1)) * 0.5 + Math.sin(time / (MINUTE * (3.3 + k)) + seed) * 0.3
-  const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits
-  return {
-    temperature: round(21 + 2.5 * occupancy + 0.3 * wobble(1), 2),
-    humidity: round(45 + 6 * occupancy + 1.5 * wobble(2), 2),
-    pressure: round(100.9 + 0.15 * Math.sin(time / (6 * 3_600_000)), 3),
-    iaq: Math.round(60 + 90 * occupancy + 18 * wobble(3)),
-    co2: round(480 + 520 * occupancy + 40 * wobble(4), 1),
-    voc: round(0.6 + 0.9 * occupancy + 0.15 * wobble(5), 3),
-  }
-}
-
-// Run directly: a server with two devices, live readings every 10 s and forecasts after each.
+// Run directly: the server above, then one held-back minute every 20 s and a new device after a minute.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const server = await startDashboardServer({ port: Number(process.env.PORT ?? 8090) })
-  const now = Math.floor(Date.now() / MINUTE) * MINUTE
-  for (const [device, seed] of [
-    ['7BB92D02D696C5C5', 1],
-    ['A1C45E0F9B3D2E77', 2],
-  ] as const) {
-    const history = Array.from({ length: 24 * 60 }, (_, i) => now - (24 * 60 - 1 - i) * MINUTE).map((time) => ({
-      time,
-      values: indoorAir(time, seed),
-    }))
-    await server.sendReadings(device, history)
-    await server.forecast(device, 'iaq')
-  }
+  const server = await startDashboardServer({ port: Number(process.env.PORT ?? 8090), holdBack: 10 })
   console.log(`dashboard on ${server.url}  key ${server.key}`)
-  setInterval(async () => {
-    const time = Math.floor(Date.now() / MINUTE) * MINUTE
-    await server.putReading('7BB92D02D696C5C5', time, indoorAir(time + Math.random() * 30_000, 1))
-    await server.forecast('7BB92D02D696C5C5', 'iaq')
-  }, 10_000)
+  const timer = setInterval(() => {
+    if (server.heldBack === 0) return clearInterval(timer)
+    void server.sendNext().then((m) => console.log(`sent ${new Date(m.time).toISOString()}`))
+  }, 20_000)
+  setTimeout(() => void server.sendDevice(wsnDeviceId('multi_hop', 1), 120, Date.now()), 60_000)
 }

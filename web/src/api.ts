@@ -54,11 +54,11 @@ export class Api {
    * A seed-envelope endpoint (`/sensorsdata`, `/predictions`) as one ascending table, following
    * `NextToken` until the data ends. Values that are not numbers become `null`.
    */
-  async table(path: string, query: Query): Promise<SeriesTable> {
+  async table(path: string, query: Query, options: { maxPages?: number } = {}): Promise<SeriesTable> {
     const rows = new Map<number, Map<string, number | null>>()
     const names = new Set<string>()
     let nextToken: string | undefined
-    for (let page = 0; page < MAX_PAGES; page++) {
+    for (let page = 0; page < (options.maxPages ?? MAX_PAGES); page++) {
       const envelope = await this.get<Envelope>(path, { limit: 10_000, ...query, nextToken })
       const columns = envelope.Metadata?.ColumnName ?? []
       const timeIndex = Math.max(0, columns.indexOf('time'))
@@ -66,7 +66,10 @@ export class Api {
         const time = parseRecordTime(record[timeIndex])
         if (time === undefined) continue
         let row = rows.get(time)
-        if (!row) rows.set(time, (row = new Map()))
+        if (!row) {
+          row = new Map()
+          rows.set(time, row)
+        }
         columns.forEach((name, i) => {
           if (i === timeIndex || name === 'device' || name === 'device_id') return
           names.add(name)
@@ -79,7 +82,11 @@ export class Api {
     }
     const times = [...rows.keys()].sort((a, b) => a - b)
     const columns = new Map<string, Array<number | null>>()
-    for (const name of names) columns.set(name, times.map((t) => rows.get(t)?.get(name) ?? null))
+    for (const name of names)
+      columns.set(
+        name,
+        times.map((t) => rows.get(t)?.get(name) ?? null),
+      )
     return { times, columns }
   }
 
@@ -100,6 +107,26 @@ export class Api {
     return { name, bytes: blob.size }
   }
 
+  /**
+   * The routes this server offers, as `GET /models`, `POST /models/{name}/aliases` (from the public
+   * `/openapi.json`), so pages can say what is not available instead of calling what is not there; or
+   * `undefined` when the document cannot be read (then every route is assumed present).
+   */
+  async routes(): Promise<Set<string> | undefined> {
+    try {
+      const response = await fetch('/openapi.json', { headers: { accept: 'application/json' } })
+      if (!response.ok) return undefined
+      const document = (await response.json()) as { paths?: Record<string, Record<string, unknown>> }
+      const routes = new Set<string>()
+      for (const [path, methods] of Object.entries(document.paths ?? {})) {
+        for (const method of Object.keys(methods)) routes.add(`${method.toUpperCase()} ${path}`)
+      }
+      return routes
+    } catch {
+      return undefined
+    }
+  }
+
   /** The headers every call carries (also used by the live feed). */
   headers(): Record<string, string> {
     return { 'x-api-key': this.key }
@@ -113,7 +140,11 @@ export class Api {
     try {
       return JSON.parse(text) as T
     } catch {
-      throw new ApiError(response.status, 'BAD_RESPONSE', `The server sent something that is not JSON for ${path}.`)
+      throw new ApiError(
+        response.status,
+        'BAD_RESPONSE',
+        `The server sent something that is not JSON for ${path}.`,
+      )
     }
   }
 
@@ -128,7 +159,11 @@ export class Api {
         body: body === undefined ? null : JSON.stringify(body),
       })
     } catch {
-      throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check that airlake is running, then retry.')
+      throw new ApiError(
+        0,
+        'NETWORK',
+        'The server cannot be reached. Check that airlake is running, then retry.',
+      )
     }
     if (response.ok) return response
     const error = await readError(response)
@@ -142,7 +177,11 @@ async function readError(response: Response): Promise<ApiError> {
   try {
     const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } }
     if (parsed.error?.message) {
-      return new ApiError(response.status, parsed.error.code ?? `HTTP_${response.status}`, parsed.error.message)
+      return new ApiError(
+        response.status,
+        parsed.error.code ?? `HTTP_${response.status}`,
+        parsed.error.message,
+      )
     }
   } catch {
     // not JSON: fall through to a message made from the status

@@ -18,6 +18,8 @@ export interface SeriesSpec {
   /** Join across missing values (forecast paths are sampled sparsely). */
   spanGaps?: boolean
   fill?: string
+  /** Hold each value until the next (a state over time, such as the arm served). */
+  stepped?: boolean
 }
 
 export interface ChartOptions {
@@ -34,6 +36,12 @@ export interface ChartOptions {
   nowLabel?: () => string
   /** Format of y values in the legend and axis. */
   formatY?: (value: number) => string
+  /** Fixed y range; otherwise the data's, padded. */
+  yRange?: [number, number]
+  /** Distance between y ticks (e.g. 1 for categories drawn as 0, 1, 2…). */
+  yStep?: number
+  /** Width of the y axis in px (default 56), for long tick labels. */
+  yAxisSize?: number
 }
 
 export interface Chart {
@@ -42,6 +50,8 @@ export interface Chart {
   destroy(): void
   readonly element: HTMLElement
 }
+
+const stepped = uPlot.paths.stepped?.({ align: 1 })
 
 const AXIS = { stroke: '#8b98a9', grid: 'rgba(148, 163, 184, 0.12)', tick: 'rgba(148, 163, 184, 0.25)' }
 
@@ -63,6 +73,7 @@ export function createChart(container: HTMLElement, options: ChartOptions): Char
       },
       y: {
         range: (_u, min, max) => {
+          if (options.yRange) return options.yRange
           if (min === max) return [min - 1, max + 1]
           const pad = (max - min) * 0.08
           return [min - pad, max + pad]
@@ -82,14 +93,17 @@ export function createChart(container: HTMLElement, options: ChartOptions): Char
         stroke: AXIS.stroke,
         grid: { stroke: AXIS.grid, width: 1 },
         ticks: { stroke: AXIS.tick, width: 1 },
-        size: 56,
+        size: options.yAxisSize ?? 56,
+        ...(options.yStep ? { incrs: [options.yStep] } : {}),
         label: options.yLabel,
         labelSize: options.yLabel ? 22 : 0,
         values: (_u, splits) => splits.map((s) => formatY(s)),
       },
     ],
     series: [
-      isTime ? { label: 'time' } : { label: options.xLabel ?? 'x', value: (_u, v) => (v == null ? '–' : `+${v}`) },
+      isTime
+        ? { label: 'time' }
+        : { label: options.xLabel ?? 'x', value: (_u, v) => (v == null ? '–' : `+${v}`) },
       ...options.series.map(
         (s): uPlot.Series => ({
           label: s.label,
@@ -101,7 +115,7 @@ export function createChart(container: HTMLElement, options: ChartOptions): Char
           points: s.pointsOnly
             ? { show: true, size: 5, stroke: s.color, fill: s.color }
             : { show: s.points ?? false, size: 4, stroke: s.color, fill: s.color },
-          paths: s.pointsOnly ? () => null : undefined,
+          paths: s.pointsOnly ? () => null : s.stepped ? stepped : undefined,
           value: (_u, v) => (v == null ? '–' : formatY(v)),
         }),
       ),
@@ -162,7 +176,11 @@ function trimNumber(v: number): string {
 }
 
 /** An SVG sparkline of `values` over `times` (ascending); an empty box when there is too little data. */
-export function sparkline(times: number[], values: number[], options: { width?: number; height?: number } = {}) {
+export function sparkline(
+  times: number[],
+  values: number[],
+  options: { width?: number; height?: number } = {},
+) {
   const width = options.width ?? 120
   const height = options.height ?? 28
   const root = svg('svg', {
@@ -171,7 +189,8 @@ export function sparkline(times: number[], values: number[], options: { width?: 
     width,
     height,
     role: 'img',
-    'aria-label': values.length > 1 ? `trend of the last ${values.length} readings` : 'not enough readings yet',
+    'aria-label':
+      values.length > 1 ? `trend of the last ${values.length} readings` : 'not enough readings yet',
   })
   if (values.length < 2) return root
   const t0 = times[0]!

@@ -5,6 +5,8 @@ import type { LiveFeed } from './live.js'
 export interface Context {
   api: Api
   live: LiveFeed
+  /** Whether the server offers a route, written as in its OpenAPI document: `GET /models`, `POST /models/{name}/aliases`. */
+  has(route: string): boolean
   /** Shows a short message; `error` ones stay until dismissed. */
   notify(message: string, kind?: 'info' | 'success' | 'error'): void
 }

@@ -3,7 +3,7 @@
  * (src/core/ports/store.ts); times may arrive as epoch ms or ISO text and are normalised to ms here, so
  * views never guess.
  */
-import { type Api, ApiError, parseRecordTime } from './api.js'
+import { type Api, parseRecordTime } from './api.js'
 
 export interface LatestValue {
   time: number
@@ -44,6 +44,8 @@ export interface Arm {
   arm: string
   pulls: number
   meanReward: number
+  /** UCB1 index; undefined while the arm is untried. */
+  ucb?: number
 }
 
 export interface SelectionEventRow {
@@ -58,6 +60,8 @@ export interface Selection {
   arms: Arm[]
   /** selector -> arm currently served */
   current: Map<string, string>
+  /** selector -> arm pinned by hand */
+  pinned: Map<string, string>
   history: SelectionEventRow[]
 }
 
@@ -93,12 +97,14 @@ export interface LogLine {
 type Json = Record<string, unknown>
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined)
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined
 const num = (v: unknown): number | undefined => {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined
 }
-const time = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : parseRecordTime(v))
+const time = (v: unknown): number | undefined =>
+  v === undefined || v === null ? undefined : parseRecordTime(v)
 
 /** The list inside an answer that is either an array or `{ <key>: [...] }`. */
 function listOf(body: unknown, ...keys: string[]): unknown[] {
@@ -114,20 +120,22 @@ function listOf(body: unknown, ...keys: string[]): unknown[] {
 
 function numbers(v: unknown): Record<string, number> {
   const out: Record<string, number> = {}
-  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'number' && Number.isFinite(x)) out[k] = x
+  if (isObject(v))
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' && Number.isFinite(x)) out[k] = x
   return out
 }
 
-/** Every device with its latest values: `GET /devices`, or the seed's `GET /sensorsdata/sensors` when absent. */
-export async function loadDevices(api: Api): Promise<DeviceSummary[]> {
-  try {
+/**
+ * Every device: from `GET /devices` (with source and last seen) when the server offers it, else the ids
+ * of the seed's `GET /sensorsdata/sensors` (the page then reads each device's newest readings itself).
+ */
+export async function loadDevices(api: Api, options: { deviceRoute: boolean }): Promise<DeviceSummary[]> {
+  if (options.deviceRoute) {
     const body = await api.get<unknown>('/devices')
     return listOf(body, 'devices').flatMap((raw) => {
       const device = toDevice(raw)
       return device ? [device] : []
     })
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error
   }
   const body = await api.get<{ Records?: unknown[][] }>('/sensorsdata/sensors')
   const ids = (body.Records ?? []).map((row) => str(row[0])).filter((id): id is string => Boolean(id))
@@ -174,7 +182,9 @@ export async function loadModels(api: Api): Promise<ModelSummary[]> {
   return models
     .map((m): ModelSummary => {
       const name = str(m.name) ?? '?'
-      const versions = listOf(m.versions).filter(isObject).map((v) => toVersion(v, name))
+      const versions = listOf(m.versions)
+        .filter(isObject)
+        .map((v) => toVersion(v, name))
       versions.sort((a, b) => b.version - a.version)
       const aliases: Record<string, number> = {}
       if (isObject(m.aliases)) {
@@ -238,6 +248,7 @@ export async function loadSelection(api: Api): Promise<Selection> {
   const body = await api.get<unknown>('/selection')
   const root = isObject(body) ? body : {}
   const current = new Map<string, string>()
+  const pinned = new Map<string, string>()
   const arms: Arm[] = []
   const history: SelectionEventRow[] = []
   const addArm = (a: Json, selectorHint?: string) => {
@@ -245,15 +256,24 @@ export async function loadSelection(api: Api): Promise<Selection> {
     const arm = str(a.arm ?? a.name)
     if (!arm) return
     const pulls = num(a.pulls) ?? 0
-    const mean = num(a.meanReward ?? a.mean_reward ?? a.mean) ?? (pulls > 0 ? (num(a.rewardSum) ?? 0) / pulls : 0)
-    arms.push({ selector, arm, pulls, meanReward: mean })
+    const mean =
+      num(a.meanReward ?? a.mean_reward ?? a.mean) ?? (pulls > 0 ? (num(a.rewardSum) ?? 0) / pulls : 0)
+    const entry: Arm = { selector, arm, pulls, meanReward: mean }
+    const ucb = num(a.ucb)
+    if (ucb !== undefined) entry.ucb = ucb
+    arms.push(entry)
     if (a.current === true || a.chosen === true) current.set(selector, arm)
   }
   const addEvent = (e: Json, selectorHint?: string) => {
     const t = time(e.time)
     const arm = str(e.arm)
     if (t === undefined || !arm) return
-    const row: SelectionEventRow = { selector: str(e.selector) ?? selectorHint ?? '', time: t, kind: str(e.kind) ?? '', arm }
+    const row: SelectionEventRow = {
+      selector: str(e.selector) ?? selectorHint ?? '',
+      time: t,
+      kind: str(e.kind) ?? '',
+      arm,
+    }
     const value = num(e.value)
     if (value !== undefined) row.value = value
     history.push(row)
@@ -265,16 +285,19 @@ export async function loadSelection(api: Api): Promise<Selection> {
       for (const a of listOf(s.arms).filter(isObject)) addArm(a, selector)
       const chosen = str(s.current ?? s.choice ?? s.chosen)
       if (chosen) current.set(selector, chosen)
+      const pin = str(s.pinned)
+      if (pin) pinned.set(selector, pin)
       for (const e of listOf(s.history, 'events').filter(isObject)) addEvent(e, selector)
     }
   }
   for (const a of listOf(root.arms).filter(isObject)) addArm(a)
   for (const e of listOf(root.history ?? root.events).filter(isObject)) addEvent(e)
   if (isObject(root.current)) {
-    for (const [selector, arm] of Object.entries(root.current)) if (typeof arm === 'string') current.set(selector, arm)
+    for (const [selector, arm] of Object.entries(root.current))
+      if (typeof arm === 'string') current.set(selector, arm)
   }
   history.sort((a, b) => a.time - b.time)
-  return { arms, current, history }
+  return { arms, current, pinned, history }
 }
 
 export async function loadRuns(api: Api): Promise<Run[]> {
@@ -282,21 +305,24 @@ export async function loadRuns(api: Api): Promise<Run[]> {
   return listOf(body, 'runs').filter(isObject).map(toRun)
 }
 
-export async function loadRun(api: Api, id: string): Promise<Run> {
+/** One run with its log (`GET /runs/:id` answers both). */
+export async function loadRun(api: Api, id: string): Promise<{ run: Run; logs: LogLine[] }> {
   const body = await api.get<unknown>(`/runs/${encodeURIComponent(id)}`)
-  return toRun(isObject(body) && isObject(body.run) ? body.run : (body as Json))
-}
-
-export async function loadRunLogs(api: Api, id: string): Promise<LogLine[]> {
-  const body = await api.get<unknown>(`/runs/${encodeURIComponent(id)}/logs`)
-  return listOf(body, 'logs', 'lines')
+  const root = isObject(body) ? body : {}
+  const run = toRun(isObject(root.run) ? root.run : root)
+  const logs = listOf(root.logs)
     .filter(isObject)
     .map((l, i) => {
-      const line: LogLine = { seq: num(l.seq) ?? i, level: str(l.level) ?? 'info', message: str(l.message) ?? '' }
+      const line: LogLine = {
+        seq: num(l.seq) ?? i,
+        level: str(l.level) ?? 'info',
+        message: str(l.message) ?? '',
+      }
       const t = time(l.time)
       if (t !== undefined) line.time = t
       return line
     })
+  return { run, logs }
 }
 
 function toRun(r: Json): Run {

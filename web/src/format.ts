@@ -25,7 +25,14 @@ export function unitOf(measure: string): string {
 
 /** A measure name for a heading: `co2` -> `CO₂`, `iaq` -> `IAQ`, `nox_ppb` -> `NOx ppb`. */
 export function measureLabel(measure: string): string {
-  const known: Record<string, string> = { iaq: 'IAQ', co2: 'CO₂', voc: 'VOC', pm25: 'PM2.5', pm10: 'PM10', no2: 'NO₂' }
+  const known: Record<string, string> = {
+    iaq: 'IAQ',
+    co2: 'CO₂',
+    voc: 'VOC',
+    pm25: 'PM2.5',
+    pm10: 'PM10',
+    no2: 'NO₂',
+  }
   const direct = known[measure.toLowerCase()]
   if (direct) return direct
   const words = measure.replace(/_/g, ' ')

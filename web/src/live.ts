@@ -106,8 +106,8 @@ export class LiveFeed {
 
   /** Calls `handler` with each message of `topic` (parsed JSON); returns the unsubscribe function. */
   on(topic: LiveTopic, handler: Handler): () => void {
-    let set = this.handlers.get(topic)
-    if (!set) this.handlers.set(topic, (set = new Set()))
+    const set = this.handlers.get(topic) ?? new Set<Handler>()
+    this.handlers.set(topic, set)
     set.add(handler)
     return () => set.delete(handler)
   }

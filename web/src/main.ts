@@ -17,7 +17,7 @@ const root = document.getElementById('app')!
 
 function start(): void {
   const key = sessionStorage.getItem(KEY_STORAGE)
-  if (key) openDashboard(key)
+  if (key) void openDashboard(key)
   else showLogin()
 }
 
@@ -60,7 +60,7 @@ function showLogin(message?: string): void {
     try {
       await new Api(key).get('/sensorsdata/sensors')
       sessionStorage.setItem(KEY_STORAGE, key)
-      openDashboard(key)
+      await openDashboard(key)
     } catch (e) {
       error.textContent =
         e instanceof ApiError && e.status === 401
@@ -74,7 +74,7 @@ function showLogin(message?: string): void {
   input.focus()
 }
 
-function openDashboard(key: string): void {
+async function openDashboard(key: string): Promise<void> {
   let signedOut = false
   const signOut = (message?: string) => {
     if (signedOut) return
@@ -99,7 +99,16 @@ function openDashboard(key: string): void {
     toasts.appendChild(toast)
     if (kind !== 'error') setTimeout(() => toast.remove(), 4000)
   }
-  const context: Context = { api, live, notify }
+  // Path parameters are compared by position only: `/runs/{id}` matches `/runs/{runId}`.
+  const anyParam = (route: string) => route.replace(/\{[^}]*\}/g, '{}')
+  const routes = await api.routes()
+  const offered = new Set([...(routes ?? [])].map(anyParam))
+  const context: Context = {
+    api,
+    live,
+    notify,
+    has: (route) => routes === undefined || offered.has(anyParam(route)),
+  }
 
   const links = [
     ['devices', 'Devices'],
@@ -127,7 +136,12 @@ function openDashboard(key: string): void {
   )
   live.onStatus((s: LiveStatus) => {
     status.className = `live-status live-${s}`
-    status.textContent = { connecting: 'connecting', live: 'live', reconnecting: 'reconnecting…', stopped: 'offline' }[s]
+    status.textContent = {
+      connecting: 'connecting',
+      live: 'live',
+      reconnecting: 'reconnecting…',
+      stopped: 'offline',
+    }[s]
   })
 
   let current: View | undefined

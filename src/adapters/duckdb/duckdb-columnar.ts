@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   BIGINT,
+  DOUBLE,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
-  DOUBLE,
   VARCHAR,
 } from '@duckdb/node-api'
 import { AirlakeError, wrapError } from '../../core/errors.js'
@@ -36,7 +36,8 @@ function fileList(files: readonly string[]): string {
 
 /** A whole number safe to inline in SQL (times, counts). */
 function integer(value: number, what: string): string {
-  if (!Number.isSafeInteger(value)) throw new AirlakeError('PARAMETER_INVALID', `${what} must be a whole number, got ${value}`)
+  if (!Number.isSafeInteger(value))
+    throw new AirlakeError('PARAMETER_INVALID', `${what} must be a whole number, got ${value}`)
   return String(value)
 }
 
@@ -62,6 +63,7 @@ function toPlain(value: unknown): unknown {
 /** The columnar engine on DuckDB; see the module comment. */
 export class DuckdbColumnar implements Columnar {
   readonly kind = 'duckdb'
+  private closed = false
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -79,7 +81,11 @@ export class DuckdbColumnar implements Columnar {
       return new DuckdbColumnar(instance, spillDir)
     } catch (error) {
       await rm(spillDir, { recursive: true, force: true })
-      throw wrapError(error, 'DEPENDENCY_MISSING', 'cannot start the DuckDB columnar engine (is @duckdb/node-api installed?)')
+      throw wrapError(
+        error,
+        'DEPENDENCY_MISSING',
+        'cannot start the DuckDB columnar engine (is @duckdb/node-api installed?)',
+      )
     }
   }
 
@@ -100,7 +106,10 @@ export class DuckdbColumnar implements Columnar {
   async exportReadings(query: ExportQuery): Promise<number> {
     const connection = await this.connect()
     try {
-      const time = query.format === 'csv' ? `strftime(epoch_ms(ms), '%Y-%m-%dT%H:%M:%S.%gZ')` : 'epoch_ms(ms)::TIMESTAMPTZ'
+      const time =
+        query.format === 'csv'
+          ? `strftime(epoch_ms(ms), '%Y-%m-%dT%H:%M:%S.%gZ')`
+          : 'epoch_ms(ms)::TIMESTAMPTZ'
       const options = query.format === 'csv' ? 'FORMAT csv, HEADER true' : 'FORMAT parquet, COMPRESSION zstd'
       const sql = `COPY (
           SELECT ${time} AS time, device_id, measure, value, source
@@ -115,7 +124,11 @@ export class DuckdbColumnar implements Columnar {
       const result = await connection.runAndReadAll(sql)
       return Number(result.getRows()[0]?.[0] ?? 0)
     } catch (error) {
-      throw wrapError(error, 'LAKE_UNAVAILABLE', `cannot export ${query.files.length} silver files to ${query.out}`)
+      throw wrapError(
+        error,
+        'LAKE_UNAVAILABLE',
+        `cannot export ${query.files.length} silver files to ${query.out}`,
+      )
     } finally {
       connection.closeSync()
     }
@@ -146,7 +159,10 @@ export class DuckdbColumnar implements Columnar {
     }
   }
 
+  /** Closes the engine and removes its spill folder; safe to call twice. */
   async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     this.instance.closeSync()
     await rm(this.spillDir, { recursive: true, force: true })
   }
@@ -179,7 +195,10 @@ class DuckdbStaging implements ColumnarStaging {
             time[i] = BigInt(rows.time[start + i] ?? 0)
             receivedAt[i] = BigInt(rows.receivedAt[start + i] ?? 0)
           }
-          const chunk = DuckDBDataChunk.create([BIGINT, VARCHAR, VARCHAR, DOUBLE, VARCHAR, BIGINT, BIGINT], size)
+          const chunk = DuckDBDataChunk.create(
+            [BIGINT, VARCHAR, VARCHAR, DOUBLE, VARCHAR, BIGINT, BIGINT],
+            size,
+          )
           chunk.setColumns([
             time,
             rows.deviceId.slice(start, end),

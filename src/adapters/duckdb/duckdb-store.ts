@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import {
+  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBValue,
@@ -60,6 +61,8 @@ const DEFAULT_LIST_LIMIT = 100
 export class DuckdbStore implements Store {
   readonly kind = 'duckdb'
   private writeTail: Promise<unknown> = Promise.resolve()
+  /** Readings waiting for the writer, written together in one transaction. */
+  private readingGroup: ReadingGroup | undefined
   private closed = false
 
   private constructor(
@@ -85,7 +88,7 @@ export class DuckdbStore implements Store {
       if (/could not set lock on file/i.test(detail)) {
         throw new AirlakeError(
           'CONFLICT',
-          `the embedded store ${path} is in use by another airlake process (probably \`airlake serve\`): stop it, or run this command against the server's API, or set DATABASE_URL=postgres://… to share a store`,
+          `the embedded store at ${path} is in use by a running airlake server (\`airlake serve\`): stop it, or use the HTTP API, or run the command with DATABASE_URL=postgres://… (a store several processes can share)`,
           { cause: error },
         )
       }
@@ -182,50 +185,22 @@ export class DuckdbStore implements Store {
   async writeReadings(rows: readonly Reading[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkReading)
-    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}`)
-    return this.write('writing readings', async (c) => {
-      try {
-        const appender = await c.createAppender('readings_stage', 'main', 'temp')
-        try {
-          for (const r of unique) {
-            appender.appendBigInt(BigInt(r.time))
-            appender.appendVarchar(r.deviceId)
-            appender.appendVarchar(r.measure)
-            appender.appendDouble(r.value)
-            appender.appendVarchar(r.source)
-            appender.endRow()
-          }
-          appender.flushSync()
-        } finally {
-          appender.closeSync()
-        }
-        await transaction(c, async () => {
-          await c.run(
-            `INSERT OR REPLACE INTO readings (time, device_id, measure, value, source)
-             SELECT epoch_ms(time_ms), device_id, measure, value, source FROM readings_stage`,
-          )
-          await c.run(
-            `INSERT INTO devices (id, source, first_seen, last_seen)
-             SELECT device_id, arg_min(source, time_ms), epoch_ms(min(time_ms)), epoch_ms(max(time_ms))
-             FROM readings_stage GROUP BY device_id
-             ON CONFLICT (id) DO UPDATE SET
-               first_seen = least(coalesce(devices.first_seen, excluded.first_seen), excluded.first_seen),
-               last_seen = greatest(coalesce(devices.last_seen, excluded.last_seen), excluded.last_seen)`,
-          )
-          await c.run(
-            `INSERT INTO latest_readings
-             SELECT device_id, measure, epoch_ms(max(time_ms)), arg_max(value, time_ms), arg_max(source, time_ms)
-             FROM readings_stage GROUP BY device_id, measure
-             ON CONFLICT (device_id, measure) DO UPDATE SET
-               time = excluded.time, value = excluded.value, source = excluded.source
-             WHERE excluded.time >= latest_readings.time`,
-          )
-        })
-      } finally {
-        await c.run('DELETE FROM readings_stage')
-      }
-      return { stored: unique.length }
-    })
+    const unique = lastPerKey(rows, readingKey)
+    // Calls that arrive while the writer is busy share one transaction (group commit): a commit costs an
+    // fsync, so many small writes (one PUT each) would otherwise queue behind one fsync apiece.
+    let group = this.readingGroup
+    if (!group) {
+      const opened: ReadingGroup = { batches: [], done: Promise.resolve() }
+      opened.done = this.write('writing readings', async (c) => {
+        this.readingGroup = undefined
+        const [only, ...more] = opened.batches
+        await upsertReadings(c, more.length === 0 ? only! : lastPerKey(opened.batches.flat(), readingKey))
+      })
+      this.readingGroup = group = opened
+    }
+    group.batches.push(unique)
+    await group.done
+    return { stored: unique.length }
   }
 
   async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
@@ -312,9 +287,11 @@ export class DuckdbStore implements Store {
           appender.closeSync()
         }
         await c.run(
-          `INSERT OR REPLACE INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
+          `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
            SELECT epoch_ms(time_ms), device_id, measure_name, value, model_version, epoch_ms(issued_at_ms)
-           FROM predictions_stage`,
+           FROM predictions_stage
+           ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
+             value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at`,
         )
       } finally {
         await c.run('DELETE FROM predictions_stage')
@@ -799,7 +776,11 @@ export class DuckdbStore implements Store {
   private async createStagingTables(): Promise<void> {
     await this.write('creating staging tables', async (c) => {
       await c.run(`CREATE TEMP TABLE IF NOT EXISTS readings_stage (
-        time_ms BIGINT, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
+        time TIMESTAMP, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
+      await c.run(`CREATE TEMP TABLE IF NOT EXISTS latest_stage (
+        time TIMESTAMP, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
+      await c.run(`CREATE TEMP TABLE IF NOT EXISTS devices_stage (
+        id VARCHAR, source VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)`)
       await c.run(`CREATE TEMP TABLE IF NOT EXISTS predictions_stage (
         time_ms BIGINT, device_id VARCHAR, measure_name VARCHAR, value DOUBLE, model_version VARCHAR,
         issued_at_ms BIGINT)`)
@@ -834,10 +815,10 @@ export class DuckdbStore implements Store {
     }
     return this.read(
       `reading a page of ${table}`,
-      `SELECT epoch_ms(time) AS time, device_id, ${nameColumn}, value, ${extraColumns} FROM ${table}
-       WHERE ${filter} AND time >= (
-         SELECT min(time) FROM (
-           SELECT DISTINCT time FROM ${table} WHERE ${filter} ORDER BY time DESC LIMIT ${query.limitTimes}))
+      // The device's rows in range are read once (a materialised CTE), then cut at the page's oldest time.
+      `WITH matching AS MATERIALIZED (SELECT * FROM ${table} WHERE ${filter})
+       SELECT epoch_ms(time) AS time, device_id, ${nameColumn}, value, ${extraColumns} FROM matching
+       WHERE time >= (SELECT min(time) FROM (SELECT DISTINCT time FROM matching ORDER BY time DESC LIMIT ${query.limitTimes}))
        ORDER BY time DESC, ${nameColumn}`,
       params,
     )
@@ -940,6 +921,134 @@ const RUN_SELECT = `SELECT id, kind, status, params, steps, metrics, artifacts, 
 async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
   const reader = await c.runAndReadAll(sql, params.length > 0 ? params : undefined)
   return reader.getRowObjectsJS()
+}
+
+interface ReadingGroup {
+  batches: Array<readonly Reading[]>
+  done: Promise<void>
+}
+
+function readingKey(r: Reading): string {
+  return `${r.deviceId}\u0000${r.measure}\u0000${r.time}`
+}
+
+/**
+ * Upserts `rows` (unique on device, measure, time) with devices and latest readings, in one transaction.
+ * New readings (the usual case) are appended straight to the table, the engine's own bulk load; a reading
+ * that is already stored makes the appender fail on the key, and then the batch is upserted from a stage.
+ */
+async function upsertReadings(c: DuckDBConnection, rows: readonly Reading[]): Promise<void> {
+  await c.run('BEGIN TRANSACTION')
+  try {
+    const appended = await appendRows(c, 'readings', 'main', rows, appendReading).then(
+      () => true,
+      (error: unknown) => {
+        if (!isDuplicateKey(error)) throw error
+        return false
+      },
+    )
+    if (!appended) {
+      await c.run('ROLLBACK; BEGIN TRANSACTION')
+      await appendRows(c, 'readings_stage', 'temp', rows, appendReading)
+      await c.run(
+        `INSERT INTO readings (time, device_id, measure, value, source) SELECT * FROM readings_stage
+         ON CONFLICT (device_id, measure, time) DO UPDATE SET value = excluded.value, source = excluded.source;
+         DELETE FROM readings_stage`,
+      )
+    }
+    await appendRows(c, 'devices_stage', 'temp', deviceSpans(rows), (appender, d) => {
+      appender.appendVarchar(d.id)
+      appender.appendVarchar(d.source)
+      appender.appendTimestamp(timestampValue(BigInt(d.first) * 1000n))
+      appender.appendTimestamp(timestampValue(BigInt(d.last) * 1000n))
+    })
+    await appendRows(c, 'latest_stage', 'temp', latestPerMeasure(rows), appendReading)
+    // One round trip for the rest. The stages are temporary tables: emptied inside the transaction, and by
+    // its rollback on failure.
+    await c.run(
+      `INSERT INTO devices (id, source, first_seen, last_seen) SELECT * FROM devices_stage
+       ON CONFLICT (id) DO UPDATE SET
+         first_seen = least(coalesce(devices.first_seen, excluded.first_seen), excluded.first_seen),
+         last_seen = greatest(coalesce(devices.last_seen, excluded.last_seen), excluded.last_seen);
+       INSERT INTO latest_readings (device_id, measure, time, value, source)
+       SELECT device_id, measure, time, value, source FROM latest_stage
+       ON CONFLICT (device_id, measure) DO UPDATE SET
+         time = excluded.time, value = excluded.value, source = excluded.source
+       WHERE excluded.time >= latest_readings.time;
+       DELETE FROM devices_stage;
+       DELETE FROM latest_stage;
+       COMMIT`,
+    )
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+/** Appends `rows` to `table` of the database (`main`) or the connection's temp tables, inside the open transaction if any. */
+async function appendRows<T>(
+  c: DuckDBConnection,
+  table: string,
+  schema: 'main' | 'temp',
+  rows: readonly T[],
+  append: (appender: DuckDBAppender, row: T) => void,
+): Promise<void> {
+  const appender =
+    schema === 'temp' ? await c.createAppender(table, 'main', 'temp') : await c.createAppender(table)
+  try {
+    for (const row of rows) {
+      append(appender, row)
+      appender.endRow()
+    }
+    appender.flushSync()
+  } catch (error) {
+    // Closing flushes again, which fails the same way (or on the aborted transaction): keep the first error.
+    try {
+      appender.closeSync()
+    } catch {}
+    throw error
+  }
+  appender.closeSync()
+}
+
+function appendReading(appender: DuckDBAppender, r: Reading): void {
+  appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
+  appender.appendVarchar(r.deviceId)
+  appender.appendVarchar(r.measure)
+  appender.appendDouble(r.value)
+  appender.appendVarchar(r.source)
+}
+
+/** First and last time of each device in `rows`, with the source of its first reading. */
+function deviceSpans(
+  rows: readonly Reading[],
+): Array<{ id: string; source: string; first: TimeMs; last: TimeMs }> {
+  const spans = new Map<string, { id: string; source: string; first: TimeMs; last: TimeMs }>()
+  for (const r of rows) {
+    const span = spans.get(r.deviceId)
+    if (!span) spans.set(r.deviceId, { id: r.deviceId, source: r.source, first: r.time, last: r.time })
+    else {
+      if (r.time < span.first) Object.assign(span, { first: r.time, source: r.source })
+      if (r.time > span.last) span.last = r.time
+    }
+  }
+  return [...spans.values()]
+}
+
+/** The newest reading of each (device, measure) in `rows`. */
+function latestPerMeasure(rows: readonly Reading[]): Reading[] {
+  const latest = new Map<string, Reading>()
+  for (const r of rows) {
+    const key = `${r.deviceId}\u0000${r.measure}`
+    const kept = latest.get(key)
+    if (!kept || r.time >= kept.time) latest.set(key, r)
+  }
+  return [...latest.values()]
+}
+
+/** Whether a driver error is a primary-key violation (a row that is already stored). */
+function isDuplicateKey(error: unknown): boolean {
+  return /duplicate key/i.test(error instanceof Error ? error.message : String(error))
 }
 
 async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {

@@ -10,13 +10,18 @@ export interface PostgresMigration {
   statements: readonly string[]
 }
 
-/** Forecast horizons (minutes) that `actuals_vs_forecasts` puts beside the actual value. */
+/** Forecast horizons (minutes) that `forecast_vs_actual` puts beside the actual value. */
 export const VIEW_HORIZONS = [5, 10, 15] as const
 
-// The view unions actuals and forecasts and groups them, rather than joining, so the planner pushes a filter
-// on time or device into both tables' index scans, and future minutes (forecast, not yet measured) still appear.
-const actualsVsForecasts = `CREATE OR REPLACE VIEW actuals_vs_forecasts AS
-SELECT time, device_id, measure,
+/**
+ * The side-by-side view named `name`, its key columns first in the order `keyColumns` gives.
+ * It unions actuals and forecasts and groups them, rather than joining, so the planner pushes a filter
+ * on time or device into both tables' index scans, and future minutes (forecast, not yet measured)
+ * still appear.
+ */
+function sideBySideView(name: string, keyColumns: string): string {
+  return `CREATE OR REPLACE VIEW ${name} AS
+SELECT ${keyColumns},
   max(actual) AS actual,
   ${VIEW_HORIZONS.map((h) => `max(forecast_${h}) AS forecast_${h}`).join(',\n  ')}
 FROM (
@@ -30,6 +35,11 @@ FROM (
   WHERE split_part(measure_name, '~', 2) IN (${VIEW_HORIZONS.map((h) => `'${h}'`).join(', ')})
 ) AS side_by_side
 GROUP BY time, device_id, measure`
+}
+
+const actualsVsForecasts = sideBySideView('actuals_vs_forecasts', 'time, device_id, measure')
+// Grafana's name for it (issue 5), its columns in the order a panel reads them.
+const forecastVsActual = sideBySideView('forecast_vs_actual', 'device_id, measure, time')
 
 export const postgresMigrations: readonly PostgresMigration[] = [
   {
@@ -193,5 +203,10 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     version: 4,
     name: 'actuals_vs_forecasts view',
     statements: [actualsVsForecasts],
+  },
+  {
+    version: 5,
+    name: 'forecast_vs_actual view (replaces actuals_vs_forecasts)',
+    statements: ['DROP VIEW IF EXISTS actuals_vs_forecasts', forecastVsActual],
   },
 ]

@@ -132,7 +132,10 @@ export class PostgresStore implements Store {
     const client = await this.connect()
     try {
       // Two processes starting at once must not both apply a migration: one waits for the other here.
-      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, `migrate:${this.schema ?? ''}`])
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [
+        LOCK_CLASS,
+        `migrate:${this.schema ?? ''}`,
+      ])
       try {
         if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
         await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -141,7 +144,9 @@ export class PostgresStore implements Store {
           applied_at timestamptz NOT NULL DEFAULT now()
         )`)
         const applied = new Set(
-          (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+          (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+            (r) => r.version,
+          ),
         )
         for (const migration of postgresMigrations) {
           if (applied.has(migration.version)) continue
@@ -160,7 +165,10 @@ export class PostgresStore implements Store {
           this.logger.info('applied store migration', { version: migration.version, name: migration.name })
         }
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, `migrate:${this.schema ?? ''}`])
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [
+          LOCK_CLASS,
+          `migrate:${this.schema ?? ''}`,
+        ])
       }
     } catch (error) {
       throw this.wrap(error, 'running migrations')
@@ -204,38 +212,70 @@ export class PostgresStore implements Store {
   async writeReadings(rows: readonly Reading[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkReading)
-    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}`)
+    // Sorted in key order so concurrent writers lock rows in the same order and cannot deadlock.
+    const unique = [...lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}`)].sort(
+      byReadingKey,
+    )
     await this.transaction('writing readings', async (c) => {
-      await c.query(`CREATE TEMP TABLE IF NOT EXISTS readings_stage (
-        time_ms int8, device_id text, measure text, value float8, source text) ON COMMIT DELETE ROWS`)
-      await copyRows(
-        c,
-        'COPY readings_stage (time_ms, device_id, measure, value, source) FROM STDIN',
-        unique,
-        (r) => `${r.time}\t${copyText(r.deviceId)}\t${copyText(r.measure)}\t${r.value}\t${copyText(r.source)}\n`,
-      )
-      // Sorted so concurrent writers lock rows in the same order and cannot deadlock.
-      await c.query(
-        `INSERT INTO readings (time, device_id, measure, value, source)
-         SELECT ${fromMs('time_ms')}, device_id, measure, value, source FROM readings_stage
-         ORDER BY device_id, time_ms, measure
-         ON CONFLICT (device_id, time, measure) DO UPDATE SET value = excluded.value, source = excluded.source`,
-      )
+      // New readings (the usual case) are COPied straight into the table, the engine's own bulk load. A reading
+      // that is already stored fails the COPY on the key; then the batch is staged and upserted instead.
+      await c.query('SAVEPOINT direct_copy')
+      try {
+        await copyRows(
+          c,
+          'COPY readings (time, device_id, measure, value, source) FROM STDIN',
+          unique,
+          (r) =>
+            `${new Date(r.time).toISOString()}\t${copyText(r.deviceId)}\t${copyText(r.measure)}\t${r.value}\t${copyText(r.source)}\n`,
+        )
+        await c.query('RELEASE SAVEPOINT direct_copy')
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error
+        await c.query('ROLLBACK TO SAVEPOINT direct_copy')
+        await c.query(`CREATE TEMP TABLE IF NOT EXISTS readings_stage (
+          time_ms int8, device_id text, measure text, value float8, source text) ON COMMIT DELETE ROWS`)
+        await copyRows(
+          c,
+          'COPY readings_stage (time_ms, device_id, measure, value, source) FROM STDIN',
+          unique,
+          (r) =>
+            `${r.time}\t${copyText(r.deviceId)}\t${copyText(r.measure)}\t${r.value}\t${copyText(r.source)}\n`,
+        )
+        await c.query(
+          `INSERT INTO readings (time, device_id, measure, value, source)
+           SELECT ${fromMs('time_ms')}, device_id, measure, value, source FROM readings_stage
+           ORDER BY device_id, time_ms, measure
+           ON CONFLICT (device_id, time, measure) DO UPDATE SET value = excluded.value, source = excluded.source`,
+        )
+      }
+      const devices = deviceSpans(unique)
       await c.query(
         `INSERT INTO devices (id, source, first_seen, last_seen)
-         SELECT device_id, (array_agg(source ORDER BY time_ms))[1], ${fromMs('min(time_ms)')}, ${fromMs('max(time_ms)')}
-         FROM readings_stage GROUP BY device_id ORDER BY device_id
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
          ON CONFLICT (id) DO UPDATE SET
            first_seen = least(devices.first_seen, excluded.first_seen),
            last_seen = greatest(devices.last_seen, excluded.last_seen)`,
+        [
+          devices.map((d) => d.id),
+          devices.map((d) => d.source),
+          devices.map((d) => date(d.first)),
+          devices.map((d) => date(d.last)),
+        ],
       )
+      const latest = latestPerMeasure(unique)
       await c.query(
         `INSERT INTO latest_readings (device_id, measure, time, value, source)
-         SELECT DISTINCT ON (device_id, measure) device_id, measure, ${fromMs('time_ms')}, value, source
-         FROM readings_stage ORDER BY device_id, measure, time_ms DESC
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[])
          ON CONFLICT (device_id, measure) DO UPDATE SET
            time = excluded.time, value = excluded.value, source = excluded.source
          WHERE excluded.time >= latest_readings.time`,
+        [
+          latest.map((r) => r.deviceId),
+          latest.map((r) => r.measure),
+          latest.map((r) => date(r.time)),
+          latest.map((r) => r.value),
+          latest.map((r) => r.source),
+        ],
       )
     })
     return { stored: unique.length }
@@ -280,7 +320,11 @@ export class PostgresStore implements Store {
 
   async countReadings(filter: { deviceId?: string; source?: string } = {}): Promise<number> {
     const where = conditions({ device_id: filter.deviceId, source: filter.source })
-    const rows = await this.rows('counting readings', `SELECT count(*) AS n FROM readings${where.sql}`, where.params)
+    const rows = await this.rows(
+      'counting readings',
+      `SELECT count(*) AS n FROM readings${where.sql}`,
+      where.params,
+    )
     return Number(rows[0]?.n ?? 0)
   }
 
@@ -323,7 +367,12 @@ export class PostgresStore implements Store {
   }
 
   async predictionsPage(query: SeriesPageQuery): Promise<Prediction[]> {
-    const rows = await this.seriesPage('predictions', 'measure_name', `model_version, ${ms('issued_at')}`, query)
+    const rows = await this.seriesPage(
+      'predictions',
+      'measure_name',
+      `model_version, ${ms('issued_at')}`,
+      query,
+    )
     return rows.map(toPrediction)
   }
 
@@ -339,7 +388,9 @@ export class PostgresStore implements Store {
 
   async deletePredictionsBefore(time: TimeMs): Promise<number> {
     checkTime(time, 'time')
-    const result = await this.run('deleting old predictions', 'DELETE FROM predictions WHERE time < $1', [date(time)])
+    const result = await this.run('deleting old predictions', 'DELETE FROM predictions WHERE time < $1', [
+      date(time),
+    ])
     return result.rowCount ?? 0
   }
 
@@ -404,7 +455,11 @@ export class PostgresStore implements Store {
 
   async countRejections(filter: { source?: string } = {}): Promise<number> {
     const where = conditions({ source: filter.source })
-    const rows = await this.rows('counting rejections', `SELECT count(*) AS n FROM rejected${where.sql}`, where.params)
+    const rows = await this.rows(
+      'counting rejections',
+      `SELECT count(*) AS n FROM rejected${where.sql}`,
+      where.params,
+    )
     return Number(rows[0]?.n ?? 0)
   }
 
@@ -443,7 +498,10 @@ export class PostgresStore implements Store {
 
   async touchKey(id: string, at: TimeMs): Promise<void> {
     checkTime(at, 'at')
-    await this.run('touching an API key', 'UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [id, date(at)])
+    await this.run('touching an API key', 'UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [
+      id,
+      date(at),
+    ])
   }
 
   // registry
@@ -515,7 +573,10 @@ export class PostgresStore implements Store {
     await this.transaction('setting a model alias', async (c) => {
       const found =
         Number.isSafeInteger(version) && Math.abs(version) <= 2 ** 31 - 1
-          ? await c.query('SELECT 1 FROM model_versions WHERE model = $1 AND version = $2 FOR SHARE', [model, version])
+          ? await c.query('SELECT 1 FROM model_versions WHERE model = $1 AND version = $2 FOR SHARE', [
+              model,
+              version,
+            ])
           : { rowCount: 0 }
       if (!found.rowCount) {
         throw new AirlakeError(
@@ -532,10 +593,11 @@ export class PostgresStore implements Store {
   }
 
   async deleteAlias(model: string, alias: string): Promise<boolean> {
-    const result = await this.run('deleting a model alias', 'DELETE FROM model_aliases WHERE model = $1 AND alias = $2', [
-      model,
-      alias,
-    ])
+    const result = await this.run(
+      'deleting a model alias',
+      'DELETE FROM model_aliases WHERE model = $1 AND alias = $2',
+      [model, alias],
+    )
     return (result.rowCount ?? 0) > 0
   }
 
@@ -544,7 +606,11 @@ export class PostgresStore implements Store {
       'listing model aliases',
       'SELECT model, alias, version FROM model_aliases ORDER BY model, alias',
     )
-    return rows.map((row) => ({ model: String(row.model), alias: String(row.alias), version: Number(row.version) }))
+    return rows.map((row) => ({
+      model: String(row.model),
+      alias: String(row.alias),
+      version: Number(row.version),
+    }))
   }
 
   // runs
@@ -628,7 +694,8 @@ export class PostgresStore implements Store {
     }
     const unique = lastPerKey(
       rows,
-      (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}\u0000${r.selector}\u0000${r.horizon}\u0000${r.arm}`,
+      (r) =>
+        `${r.deviceId}\u0000${r.measure}\u0000${r.time}\u0000${r.selector}\u0000${r.horizon}\u0000${r.arm}`,
     )
     await this.transaction('writing shadow forecasts', async (c) => {
       for (const chunk of chunks(unique, VALUES_CHUNK)) {
@@ -665,9 +732,11 @@ export class PostgresStore implements Store {
 
   async deleteShadowForecastsBefore(time: TimeMs): Promise<number> {
     checkTime(time, 'time')
-    const result = await this.run('deleting old shadow forecasts', 'DELETE FROM shadow_forecasts WHERE time < $1', [
-      date(time),
-    ])
+    const result = await this.run(
+      'deleting old shadow forecasts',
+      'DELETE FROM shadow_forecasts WHERE time < $1',
+      [date(time)],
+    )
     return result.rowCount ?? 0
   }
 
@@ -690,7 +759,10 @@ export class PostgresStore implements Store {
   async addReward(selector: string, arm: string, reward: number, at: TimeMs, pulls = 1): Promise<void> {
     checkTime(at, 'at')
     if (!Number.isFinite(reward) || !Number.isSafeInteger(pulls)) {
-      throw new AirlakeError('PARAMETER_INVALID', `reward must be finite and pulls an integer, got ${reward}, ${pulls}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `reward must be finite and pulls an integer, got ${reward}, ${pulls}`,
+      )
     }
     await this.run(
       'adding a bandit reward',
@@ -744,9 +816,11 @@ export class PostgresStore implements Store {
   }
 
   async getPin(selector: string): Promise<string | undefined> {
-    const rows = await this.rows('reading a selection pin', 'SELECT arm FROM selection_pins WHERE selector = $1', [
-      selector,
-    ])
+    const rows = await this.rows(
+      'reading a selection pin',
+      'SELECT arm FROM selection_pins WHERE selector = $1',
+      [selector],
+    )
     return rows[0] === undefined ? undefined : String(rows[0].arm)
   }
 
@@ -789,7 +863,10 @@ export class PostgresStore implements Store {
     checkTime(query.to, 'to')
     if (query.before !== undefined) checkTime(query.before, 'before')
     if (!Number.isSafeInteger(query.limitTimes) || query.limitTimes < 1) {
-      throw new AirlakeError('PARAMETER_INVALID', `limitTimes must be a positive integer, got ${query.limitTimes}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `limitTimes must be a positive integer, got ${query.limitTimes}`,
+      )
     }
     const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
     if (upper < query.from || query.measures?.length === 0) return []
@@ -831,7 +908,8 @@ export class PostgresStore implements Store {
   }
 
   private async connect(): Promise<pg.PoolClient> {
-    if (this.closed) throw new AirlakeError('STORE_UNAVAILABLE', `the PostgreSQL store at ${this.target} is closed`)
+    if (this.closed)
+      throw new AirlakeError('STORE_UNAVAILABLE', `the PostgreSQL store at ${this.target} is closed`)
     try {
       return await this.pool.connect()
     } catch (error) {
@@ -912,6 +990,43 @@ function describeTarget(url: string): string {
   return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}/${database}`
 }
 
+const UNIQUE_VIOLATION = '23505'
+
+/** Orders readings by the table's key (device, time, measure). */
+function byReadingKey(a: Reading, b: Reading): number {
+  if (a.deviceId !== b.deviceId) return a.deviceId < b.deviceId ? -1 : 1
+  if (a.time !== b.time) return a.time - b.time
+  return a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0
+}
+
+/** First and last time of each device in `rows` (sorted by device), with the source of its first reading. */
+function deviceSpans(
+  rows: readonly Reading[],
+): Array<{ id: string; source: string; first: TimeMs; last: TimeMs }> {
+  const spans = new Map<string, { id: string; source: string; first: TimeMs; last: TimeMs }>()
+  for (const r of rows) {
+    const span = spans.get(r.deviceId)
+    if (!span) spans.set(r.deviceId, { id: r.deviceId, source: r.source, first: r.time, last: r.time })
+    else {
+      if (r.time < span.first) Object.assign(span, { first: r.time, source: r.source })
+      if (r.time > span.last) span.last = r.time
+    }
+  }
+  return [...spans.values()]
+}
+
+/** The newest reading of each (device, measure) in `rows`, in key order. */
+function latestPerMeasure(rows: readonly Reading[]): Reading[] {
+  const latest = new Map<string, Reading>()
+  for (const r of rows) {
+    const key = `${r.deviceId}\u0000${r.measure}`
+    const kept = latest.get(key)
+    if (!kept || r.time >= kept.time) latest.set(key, r)
+  }
+  const order = (r: Reading) => `${r.deviceId}\u0000${r.measure}`
+  return [...latest.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+}
+
 async function copyRows<T>(
   client: pg.PoolClient,
   sql: string,
@@ -962,7 +1077,10 @@ function optionalString(value: unknown): string | undefined {
 
 function checkTime(time: TimeMs, what: string): void {
   if (!Number.isSafeInteger(time)) {
-    throw new AirlakeError('PARAMETER_INVALID', `${what} must be an integer epoch in milliseconds, got ${time}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `${what} must be an integer epoch in milliseconds, got ${time}`,
+    )
   }
 }
 

@@ -24,7 +24,12 @@ import type {
   TrainingBatch,
   WindowBatch,
 } from '../../core/model.js'
-import { type BoosterHandle, loadXgboost, type XgboostLibrary, xgboostAvailability } from './xgboost-library.js'
+import {
+  type BoosterHandle,
+  loadXgboost,
+  type XgboostLibrary,
+  xgboostAvailability,
+} from './xgboost-library.js'
 
 const FORMAT = 'xgboost-ubj'
 
@@ -80,7 +85,8 @@ class XgboostForecastModel implements ForecastModel {
 
   async predict(batch: WindowBatch): Promise<Float64Array> {
     checkWindows(batch, this.signature)
-    if (this.booster === undefined) throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    if (this.booster === undefined)
+      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     if (batch.n === 0) return new Float64Array(0)
     const m = windowFeatures(batch, this.spec)
     const dmat = this.library.dmatrix(toFloat32(m.x), m.n, m.d)
@@ -93,14 +99,17 @@ class XgboostForecastModel implements ForecastModel {
   }
 
   async save(): Promise<ModelArtifact> {
-    if (this.booster === undefined) throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    if (this.booster === undefined)
+      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     return {
       algorithm: this.algorithm,
       signature: this.signature,
       format: FORMAT,
       files: {
         'model.ubj': this.library.save(this.booster),
-        'model.json': new TextEncoder().encode(JSON.stringify({ spec: this.spec, xgboost: this.library.version })),
+        'model.json': new TextEncoder().encode(
+          JSON.stringify({ spec: this.spec, xgboost: this.library.version }),
+        ),
       },
       params: this.params,
     }
@@ -131,7 +140,8 @@ export class XgboostForecastTrainer implements ForecastTrainer {
     const library = loadXgboost(this.options.libraryPath)
     const { signature } = options
     checkWindows(data, signature)
-    if (data.n < 20) throw new AirlakeError('INSUFFICIENT_DATA', `xgboost needs at least 20 training windows, got ${data.n}`)
+    if (data.n < 20)
+      throw new AirlakeError('INSUFFICIENT_DATA', `xgboost needs at least 20 training windows, got ${data.n}`)
     const p = { ...DEFAULTS, ...((options.params ?? {}) as XgboostForecastParams) }
     const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
     const H = signature.horizon
@@ -163,7 +173,9 @@ export class XgboostForecastTrainer implements ForecastTrainer {
       progressSpan = 1,
     ): { booster: BoosterHandle; best: number } => {
       const train = library.dmatrix(toFloat32(x), n, all.d, { values: toFloat32(r), columns: H })
-      const valid = check && library.dmatrix(toFloat32(check.x), check.n, all.d, { values: toFloat32(check.r), columns: H })
+      const valid =
+        check &&
+        library.dmatrix(toFloat32(check.x), check.n, all.d, { values: toFloat32(check.r), columns: H })
       const booster = library.booster(valid ? [train, valid] : [train], boosterParams)
       try {
         let best = rounds
@@ -208,11 +220,22 @@ export class XgboostForecastTrainer implements ForecastTrainer {
       const cut = Math.floor(data.n * (1 - p.holdout))
       const d = all.d
       const check = { x: all.x.subarray(cut * d), r: residuals.subarray(cut * H), n: data.n - cut }
-      const probe = trainRounds(all.x.subarray(0, cut * d), residuals.subarray(0, cut * H), cut, p.rounds, check, 0, 0.6)
+      const probe = trainRounds(
+        all.x.subarray(0, cut * d),
+        residuals.subarray(0, cut * H),
+        cut,
+        p.rounds,
+        check,
+        0,
+        0.6,
+      )
       library.freeBooster(probe.booster)
       // More data supports a few more rounds than were best on the smaller probe set.
       const rounds = Math.max(1, Math.round(probe.best / (1 - p.holdout)))
-      result = { booster: trainRounds(all.x, residuals, data.n, rounds, undefined, 0.6, 0.4).booster, best: rounds }
+      result = {
+        booster: trainRounds(all.x, residuals, data.n, rounds, undefined, 0.6, 0.4).booster,
+        best: rounds,
+      }
     }
     options.onProgress?.(1, `${result.best} rounds`)
     const { features: _features, ...recorded } = p
@@ -227,9 +250,13 @@ export class XgboostForecastTrainer implements ForecastTrainer {
   async load(artifact: ModelArtifact): Promise<ForecastModel> {
     const library = loadXgboost(this.options.libraryPath)
     if (artifact.algorithm !== this.algorithm || artifact.format !== FORMAT) {
-      throw new AirlakeError('BAD_REQUEST', `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`)
+      throw new AirlakeError(
+        'BAD_REQUEST',
+        `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
+      )
     }
-    if (artifact.signature.task !== 'forecast') throw new AirlakeError('BAD_REQUEST', 'the artifact is not a forecasting model')
+    if (artifact.signature.task !== 'forecast')
+      throw new AirlakeError('BAD_REQUEST', 'the artifact is not a forecasting model')
     const bytes = artifact.files['model.ubj']
     const json = artifact.files['model.json']
     if (bytes === undefined || json === undefined) {

@@ -29,7 +29,10 @@ export function findXgboostLibrary(): string[] {
   const fromEnv = process.env.AIRLAKE_XGBOOST_LIB
   if (fromEnv) return existsSync(fromEnv) ? [fromEnv] : []
   try {
-    const listing = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const listing = execFileSync('ldconfig', ['-p'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     for (const line of listing.split('\n')) {
       const match = /libxgboost\.so\S*\s.*=>\s*(\S+)/.exec(line)
       if (match?.[1]) candidates.push(match[1])
@@ -54,17 +57,23 @@ export class XgboostLibrary {
 
   constructor(readonly path: string) {
     let lib: koffi.IKoffiLib
+    // libgomp reads this once, when it loads with libxgboost. Its default (spinning idle threads) made
+    // training 5-15x slower on a busy two-core machine; passive waits cost nothing when cores are free.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE'
     try {
       lib = koffi.load(path)
     } catch (error) {
-      throw new AirlakeError('DEPENDENCY_MISSING', `cannot load ${path}: ${XGBOOST_INSTALL_HINT}`, { cause: error })
+      throw new AirlakeError('DEPENDENCY_MISSING', `cannot load ${path}: ${XGBOOST_INSTALL_HINT}`, {
+        cause: error,
+      })
     }
     const declarations = {
       XGBGetLastError: 'const char *XGBGetLastError()',
       XGBoostVersion: 'void XGBoostVersion(_Out_ int *major, _Out_ int *minor, _Out_ int *patch)',
       XGDMatrixCreateFromMat:
         'int XGDMatrixCreateFromMat(const float *data, uint64_t nrow, uint64_t ncol, float missing, _Out_ void **out)',
-      XGDMatrixSetInfoFromInterface: 'int XGDMatrixSetInfoFromInterface(void *handle, const char *field, const char *iface)',
+      XGDMatrixSetInfoFromInterface:
+        'int XGDMatrixSetInfoFromInterface(void *handle, const char *field, const char *iface)',
       XGDMatrixFree: 'int XGDMatrixFree(void *handle)',
       XGBoosterCreate: 'int XGBoosterCreate(void **dmats, uint64_t len, _Out_ void **out)',
       XGBoosterFree: 'int XGBoosterFree(void *handle)',
@@ -76,7 +85,8 @@ export class XgboostLibrary {
         'int XGBoosterPredictFromDMatrix(void *handle, void *dmat, const char *config, _Out_ void **shape, _Out_ uint64_t *dim, _Out_ void **result)',
       XGBoosterSaveModelToBuffer:
         'int XGBoosterSaveModelToBuffer(void *handle, const char *config, _Out_ uint64_t *len, _Out_ void **out)',
-      XGBoosterLoadModelFromBuffer: 'int XGBoosterLoadModelFromBuffer(void *handle, const void *buf, uint64_t len)',
+      XGBoosterLoadModelFromBuffer:
+        'int XGBoosterLoadModelFromBuffer(void *handle, const void *buf, uint64_t len)',
       XGBoosterSlice: 'int XGBoosterSlice(void *handle, int begin, int end, int step, _Out_ void **out)',
       XGBoosterBoostedRounds: 'int XGBoosterBoostedRounds(void *handle, _Out_ int *out)',
     }
@@ -103,7 +113,12 @@ export class XgboostLibrary {
   }
 
   /** A DMatrix over row-major n × d float32 values (NaN = missing) with optional n × k float32 labels. */
-  dmatrix(x: Float32Array, n: number, d: number, labels?: { values: Float32Array; columns: number }): DMatrixHandle {
+  dmatrix(
+    x: Float32Array,
+    n: number,
+    d: number,
+    labels?: { values: Float32Array; columns: number },
+  ): DMatrixHandle {
     const out: unknown[] = [null]
     this.call('XGDMatrixCreateFromMat', x, n, d, Number.NaN, out)
     const handle = out[0] as DMatrixHandle
@@ -124,7 +139,12 @@ export class XgboostLibrary {
     try {
       koffi.encode(memory, 'float', Array.from(values), values.length)
       const shape = columns === 1 ? [n] : [n, columns]
-      const iface = JSON.stringify({ data: [Number(koffi.address(memory)), true], shape, typestr: '<f4', version: 3 })
+      const iface = JSON.stringify({
+        data: [Number(koffi.address(memory)), true],
+        shape,
+        typestr: '<f4',
+        version: 3,
+      })
       this.call('XGDMatrixSetInfoFromInterface', handle, 'label', iface)
     } finally {
       koffi.free(memory)
@@ -141,7 +161,8 @@ export class XgboostLibrary {
     this.call('XGBoosterCreate', cache, cache.length, out)
     const handle = out[0] as BoosterHandle
     try {
-      for (const [name, value] of Object.entries(params)) this.call('XGBoosterSetParam', handle, name, String(value))
+      for (const [name, value] of Object.entries(params))
+        this.call('XGBoosterSetParam', handle, name, String(value))
     } catch (error) {
       this.freeBooster(handle)
       throw error
@@ -171,12 +192,21 @@ export class XgboostLibrary {
     const shapeOut: unknown[] = [null]
     const dimOut = [0]
     const resultOut: unknown[] = [null]
-    const config = JSON.stringify({ type: 0, training: false, iteration_begin: 0, iteration_end: 0, strict_shape: true })
+    const config = JSON.stringify({
+      type: 0,
+      training: false,
+      iteration_begin: 0,
+      iteration_end: 0,
+      strict_shape: true,
+    })
     this.call('XGBoosterPredictFromDMatrix', booster, dmat, config, shapeOut, dimOut, resultOut)
-    const shape = (koffi.decode(shapeOut[0], 'uint64_t', Number(dimOut[0])) as Array<number | bigint>).map(Number)
+    const shape = (koffi.decode(shapeOut[0], 'uint64_t', Number(dimOut[0])) as Array<number | bigint>).map(
+      Number,
+    )
     const count = shape.reduce((a, b) => a * b, 1)
     // The result buffer belongs to the booster and is overwritten by its next call: copy it now.
-    const values = count === 0 ? new Float32Array(0) : new Float32Array(koffi.view(resultOut[0], count * 4).slice(0))
+    const values =
+      count === 0 ? new Float32Array(0) : new Float32Array(koffi.view(resultOut[0], count * 4).slice(0))
     return { shape, values }
   }
 
@@ -193,7 +223,8 @@ export class XgboostLibrary {
     const booster = this.booster([], {})
     try {
       this.call('XGBoosterLoadModelFromBuffer', booster, bytes, bytes.length)
-      for (const [name, value] of Object.entries(params)) this.call('XGBoosterSetParam', booster, name, String(value))
+      for (const [name, value] of Object.entries(params))
+        this.call('XGBoosterSetParam', booster, name, String(value))
     } catch (error) {
       this.freeBooster(booster)
       throw error
@@ -239,7 +270,8 @@ export function loadXgboost(path?: string): XgboostLibrary {
       errors.push(error instanceof Error ? error.message : String(error))
     }
   }
-  const looked = candidates.length > 0 ? ` (${errors.join('; ')})` : ' (not in the known paths nor in ldconfig -p)'
+  const looked =
+    candidates.length > 0 ? ` (${errors.join('; ')})` : ' (not in the known paths nor in ldconfig -p)'
   throw new AirlakeError('DEPENDENCY_MISSING', `libxgboost not found${looked}: ${XGBOOST_INSTALL_HINT}`)
 }
 

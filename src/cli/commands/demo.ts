@@ -19,7 +19,9 @@ export interface DemoCommandOptions {
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the whole loop on real data: server, dashboard, replayed devices, training, live forecasts')
+    .description(
+      'run the whole loop on real data: server, dashboard, replayed devices, training, live forecasts',
+    )
     .option('--port <port>', 'HTTP port (default PORT or 8080)')
     .option('--host <host>', 'interface to listen on (default HOST or 0.0.0.0)')
     .option('--speed <factor>', 'replay speed: 1 = real time, 10 = ten data minutes per minute', '1')
@@ -37,7 +39,10 @@ export function demoCommand(program: Command): void {
 export async function runDemoCommand(options: DemoCommandOptions): Promise<void> {
   const speed = Number(options.speed ?? '1')
   if (!Number.isFinite(speed) || speed <= 0 || speed > 3600) {
-    throw new AirlakeError('PARAMETER_INVALID', `--speed ${options.speed}: use a number above 0 and at most 3600, e.g. --speed 10`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `--speed ${options.speed}: use a number above 0 and at most 3600, e.g. --speed 10`,
+    )
   }
   const config = loadConfig(process.env, listenOverrides(options))
   const line = (text: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${text}\n`)

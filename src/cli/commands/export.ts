@@ -11,19 +11,38 @@ import { AirlakeError } from '../../core/errors.js'
 import { type ExportRange, exportReadings } from '../../pipeline/export.js'
 
 /** The range the options name; throws PARAMETER_INVALID unless exactly one of --day, --from/--to, --days is given. */
-export function exportRangeFrom(options: { day?: string; from?: string; to?: string; days?: string | number }): ExportRange {
-  const given = [options.day !== undefined, options.from !== undefined || options.to !== undefined, options.days !== undefined]
+export function exportRangeFrom(options: {
+  day?: string
+  from?: string
+  to?: string
+  days?: string | number
+}): ExportRange {
+  const given = [
+    options.day !== undefined,
+    options.from !== undefined || options.to !== undefined,
+    options.days !== undefined,
+  ]
   if (given.filter(Boolean).length !== 1) {
-    throw new AirlakeError('PARAMETER_INVALID', 'name the days to export with one of: --day D, --from D --to D, or --days N')
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      'name the days to export with one of: --day D, --from D --to D, or --days N',
+    )
   }
   if (options.day !== undefined) return { day: options.day }
   if (options.days !== undefined) {
     const days = Number(options.days)
-    if (!Number.isInteger(days)) throw new AirlakeError('PARAMETER_INVALID', `--days must be a whole number, got ${JSON.stringify(options.days)}`)
+    if (!Number.isInteger(days))
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `--days must be a whole number, got ${JSON.stringify(options.days)}`,
+      )
     return { days }
   }
   if (options.from === undefined || options.to === undefined) {
-    throw new AirlakeError('PARAMETER_INVALID', 'a range needs both --from D and --to D (inclusive days, e.g. --from 2024-01-01 --to 2024-01-31)')
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      'a range needs both --from D and --to D (inclusive days, e.g. --from 2024-01-01 --to 2024-01-31)',
+    )
   }
   return { from: options.from, to: options.to }
 }
@@ -65,7 +84,10 @@ export function exportCommand(program: Command, open: () => Promise<App>): void 
       }) => {
         const range = exportRangeFrom(options)
         if (options.format !== 'csv' && options.format !== 'parquet') {
-          throw new AirlakeError('PARAMETER_INVALID', `--format must be csv or parquet, got ${JSON.stringify(options.format)}`)
+          throw new AirlakeError(
+            'PARAMETER_INVALID',
+            `--format must be csv or parquet, got ${JSON.stringify(options.format)}`,
+          )
         }
         const app = await open()
         const toStdout = options.out === '-'

@@ -58,10 +58,16 @@ export function lakeCommand(program: Command, open: () => Promise<App>): void {
       'promote new bronze segments to silver Parquet partitions silver/<source>/date=<day>/part-0.parquet\n' +
         '(typed, one row per device, measure and time; the last received wins). Idempotent: run it any time.',
     )
-    .option('--day <YYYY-MM-DD>', 'also rebuild this reading day from scratch from every bronze segment holding it')
+    .option(
+      '--day <YYYY-MM-DD>',
+      'also rebuild this reading day from scratch from every bronze segment holding it',
+    )
     .option('--source <name>', 'only this source (http, mqtt, vendor, openaq, file, …); all by default')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  airlake lake build-silver\n  airlake lake build-silver --day 2024-01-31 --source http')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  airlake lake build-silver\n  airlake lake build-silver --day 2024-01-31 --source http',
+    )
     .action(async (options: { day?: string; source?: string; json?: boolean }) => {
       const app = await open()
       const progress = silverProgressPrinter()

@@ -13,7 +13,11 @@ import { isoTime, metric, printTable, trainingDeps } from './training-deps.js'
 function wholeNumber(name: string): (text: string) => number {
   return (text) => {
     const value = Number(text)
-    if (!Number.isInteger(value) || value < 1) throw new AirlakeError('PARAMETER_INVALID', `${name} must be a whole number >= 1, got ${JSON.stringify(text)}`)
+    if (!Number.isInteger(value) || value < 1)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `${name} must be a whole number >= 1, got ${JSON.stringify(text)}`,
+      )
     return value
   }
 }
@@ -22,7 +26,10 @@ function wholeNumber(name: string): (text: string) => number {
 function versionJson(record: ModelVersionRecord, aliases: Record<string, number>) {
   return {
     ...record,
-    aliases: Object.entries(aliases).filter(([, v]) => v === record.version).map(([a]) => a).sort(),
+    aliases: Object.entries(aliases)
+      .filter(([, v]) => v === record.version)
+      .map(([a]) => a)
+      .sort(),
     createdAt: isoTime(record.createdAt),
   }
 }
@@ -50,7 +57,13 @@ export function modelsCommand(program: Command, open: () => Promise<App>): void 
       const aliases = new Map(all.map((m) => [m.name, m.aliases]))
       const versions = await app.store.listModelVersions(options.model)
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(versions.map((v) => versionJson(v, aliases.get(v.model) ?? {})), null, 2)}\n`)
+        process.stdout.write(
+          `${JSON.stringify(
+            versions.map((v) => versionJson(v, aliases.get(v.model) ?? {})),
+            null,
+            2,
+          )}\n`,
+        )
         return
       }
       if (versions.length === 0) {
@@ -106,13 +119,16 @@ export function modelsCommand(program: Command, open: () => Promise<App>): void 
     .action(async (name: string, version: number, options: { alias: string; json?: boolean }) => {
       const app = await open()
       await promoteModel(app, { name, version, alias: options.alias })
-      if (options.json) process.stdout.write(`${JSON.stringify({ model: name, version, alias: options.alias })}\n`)
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ model: name, version, alias: options.alias })}\n`)
       else process.stdout.write(`${name}@${options.alias} is now version ${version}.\n`)
     })
 
   models
     .command('register-onnx')
-    .description('register an ONNX forecasting model trained elsewhere: input (-1, L) float32, output (-1, H)')
+    .description(
+      'register an ONNX forecasting model trained elsewhere: input (-1, L) float32, output (-1, H)',
+    )
     .argument('<file>', 'the .onnx file')
     .requiredOption('--name <name>', 'model name, e.g. lab.iaq.onnx')
     .requiredOption('--measure <name>', 'measure it forecasts')
@@ -121,18 +137,40 @@ export function modelsCommand(program: Command, open: () => Promise<App>): void 
     .option('--step <duration>', 'grid step: 5s, 1m, 1h, …', '1m')
     .option('--description <text>', 'free text kept with the version')
     .option('--json', 'print the version as JSON')
-    .action(async (file: string, options: { name: string; measure: string; window: number; horizon: number; step: string; description?: string; json?: boolean }) => {
-      const app = await open()
-      const record = await registerOnnx(
-        { ...trainingDeps(app) },
-        {
-          path: file,
-          name: options.name,
-          description: options.description,
-          signature: { task: 'forecast', measure: options.measure, window: options.window, horizon: options.horizon, stepMs: parseStep(options.step) },
+    .action(
+      async (
+        file: string,
+        options: {
+          name: string
+          measure: string
+          window: number
+          horizon: number
+          step: string
+          description?: string
+          json?: boolean
         },
-      )
-      if (options.json) process.stdout.write(`${JSON.stringify(versionJson(record, {}), null, 2)}\n`)
-      else process.stdout.write(`Registered ${record.model} version ${record.version}; promote it with \`airlake models promote ${record.model} ${record.version} --alias champion\`.\n`)
-    })
+      ) => {
+        const app = await open()
+        const record = await registerOnnx(
+          { ...trainingDeps(app) },
+          {
+            path: file,
+            name: options.name,
+            description: options.description,
+            signature: {
+              task: 'forecast',
+              measure: options.measure,
+              window: options.window,
+              horizon: options.horizon,
+              stepMs: parseStep(options.step),
+            },
+          },
+        )
+        if (options.json) process.stdout.write(`${JSON.stringify(versionJson(record, {}), null, 2)}\n`)
+        else
+          process.stdout.write(
+            `Registered ${record.model} version ${record.version}; promote it with \`airlake models promote ${record.model} ${record.version} --alias champion\`.\n`,
+          )
+      },
+    )
 }

@@ -21,7 +21,10 @@ export function runsCommand(program: Command, open: () => Promise<App>): void {
   const runs = program
     .command('runs')
     .description('pipeline runs: parameters, stages, metrics, artifacts, logs')
-    .addHelpText('after', '\nExamples:\n  airlake runs list --status failed\n  airlake runs show 20240131T120000-3fa9c1 --logs\n  airlake runs retry 20240131T120000-3fa9c1')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  airlake runs list --status failed\n  airlake runs show 20240131T120000-3fa9c1 --logs\n  airlake runs retry 20240131T120000-3fa9c1',
+    )
 
   runs
     .command('list')
@@ -34,9 +37,14 @@ export function runsCommand(program: Command, open: () => Promise<App>): void {
       if (options.status !== undefined && !STATUSES.includes(options.status as RunStatus)) {
         throw new AirlakeError('PARAMETER_INVALID', `--status must be one of ${STATUSES.join(', ')}`)
       }
-      if (!Number.isInteger(options.limit) || options.limit < 1) throw new AirlakeError('PARAMETER_INVALID', '--limit must be a whole number >= 1')
+      if (!Number.isInteger(options.limit) || options.limit < 1)
+        throw new AirlakeError('PARAMETER_INVALID', '--limit must be a whole number >= 1')
       const app = await open()
-      const list = await app.store.listRuns({ kind: options.kind, status: options.status as RunStatus | undefined, limit: options.limit })
+      const list = await app.store.listRuns({
+        kind: options.kind,
+        status: options.status as RunStatus | undefined,
+        limit: options.limit,
+      })
       if (options.json) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`)
         return
@@ -80,12 +88,19 @@ export function runsCommand(program: Command, open: () => Promise<App>): void {
       )
       printTable([
         ['STAGE', 'STATUS', 'DURATION', 'OUTPUTS / ERROR'],
-        ...run.steps.map((s) => [s.name, s.status, seconds(s.startedAt, s.endedAt), s.error ?? JSON.stringify(s.outputs ?? {}).slice(0, 120)]),
+        ...run.steps.map((s) => [
+          s.name,
+          s.status,
+          seconds(s.startedAt, s.endedAt),
+          s.error ?? JSON.stringify(s.outputs ?? {}).slice(0, 120),
+        ]),
       ])
       process.stdout.write('\n')
       printRunSummary(app, run)
-      for (const [name, key] of Object.entries(run.artifacts)) if (name !== 'report') process.stdout.write(`${name}: ${key}\n`)
-      for (const line of logs) process.stdout.write(`${isoTime(line.time)} ${line.level.padEnd(5)} ${line.message}\n`)
+      for (const [name, key] of Object.entries(run.artifacts))
+        if (name !== 'report') process.stdout.write(`${name}: ${key}\n`)
+      for (const line of logs)
+        process.stdout.write(`${isoTime(line.time)} ${line.level.padEnd(5)} ${line.message}\n`)
     })
 
   runs
@@ -96,12 +111,15 @@ export function runsCommand(program: Command, open: () => Promise<App>): void {
     .action(async (id: string, options: { json?: boolean }) => {
       const app = await open()
       const progress = progressPrinter()
-      const started = await retryTraining(trainingDeps(app), id, { onProgress: (event) => progress.update(event) })
+      const started = await retryTraining(trainingDeps(app), id, {
+        onProgress: (event) => progress.update(event),
+      })
       const run = await started.done
       progress.end()
       if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
       else printRunSummary(app, run)
-      if (run.status !== 'succeeded') throw new AirlakeError('INTERNAL', `run ${run.id} failed again: ${run.error}`)
+      if (run.status !== 'succeeded')
+        throw new AirlakeError('INTERNAL', `run ${run.id} failed again: ${run.error}`)
       process.stdout.write(`Run ${run.id} succeeded on retry.\n`)
     })
 }

@@ -32,7 +32,8 @@ export function serveCommand(program: Command): void {
         '\nExamples:\n  airlake serve\n  DATABASE_URL=postgres://localhost/airlake MQTT_URL=mqtt://localhost:1883 airlake serve --port 9000',
     )
     .action(async (options: ServeOptions) => {
-      if (options.demo) return runDemoCommand({ port: options.port, host: options.host, speed: options.speed })
+      if (options.demo)
+        return runDemoCommand({ port: options.port, host: options.host, speed: options.speed })
       const config = loadConfig(process.env, listenOverrides(options))
       const app = await openApp(config, { logger: createLogger(config.logLevel) })
       const runtime = await startRuntime(app).catch(async (error: unknown) => {
@@ -52,12 +53,18 @@ export function serveCommand(program: Command): void {
 }
 
 /** `--port` and `--host` as settings overrides; a bad port is a usage error naming the value. */
-export function listenOverrides(options: { port?: string | undefined; host?: string | undefined }): Partial<Config> {
+export function listenOverrides(options: {
+  port?: string | undefined
+  host?: string | undefined
+}): Partial<Config> {
   const overrides: Partial<Config> = {}
   if (options.port !== undefined) {
     const port = Number(options.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new AirlakeError('PARAMETER_INVALID', `--port ${options.port}: use a whole number from 0 to 65535, e.g. --port 8080`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `--port ${options.port}: use a whole number from 0 to 65535, e.g. --port 8080`,
+      )
     }
     overrides.port = port
   }

@@ -15,7 +15,8 @@ import { metric, printTable, trainingDeps } from './training-deps.js'
 function number(name: string): (text: string) => number {
   return (text) => {
     const value = Number(text)
-    if (text.trim() === '' || !Number.isFinite(value)) throw new AirlakeError('PARAMETER_INVALID', `${name} must be a number, got ${JSON.stringify(text)}`)
+    if (text.trim() === '' || !Number.isFinite(value))
+      throw new AirlakeError('PARAMETER_INVALID', `${name} must be a number, got ${JSON.stringify(text)}`)
     return value
   }
 }
@@ -24,7 +25,10 @@ function number(name: string): (text: string) => number {
  * Progress on stderr: a redrawn bar on a terminal, otherwise one plain line per stage and per tenth of a
  * stage, so logs of CI jobs stay short.
  */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(event: RunProgress): void; end(): void } {
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): {
+  update(event: RunProgress): void
+  end(): void
+} {
   const tty = stream.isTTY === true
   let lastKey = ''
   let drawn = false
@@ -56,27 +60,45 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { 
   }
 }
 
-/** The end-of-run summary: metrics per model, registered versions, the report. */
+/**
+ * The end-of-run table: every model beside the baselines (test MAE, RMSE, sMAPE and MAE as a multiple
+ * of persistence's and seasonal naive's, on the same windows), the versions registered, the gold
+ * snapshot and where the report is.
+ */
 export function printRunSummary(app: App, run: RunRecord): void {
   const evaluate = run.steps.find((s) => s.name === 'evaluate')
   const register = run.steps.find((s) => s.name === 'register')
+  const matrix = run.steps.find((s) => s.name === 'matrix')
   const registered = (register?.outputs?.registered ?? {}) as Record<string, string>
   const maes = (evaluate?.outputs?.mae ?? {}) as Record<string, number>
   const algorithms = Object.keys(maes)
+  const ratio = (a: string, baseline: string) => {
+    const base = run.metrics[`${baseline}.mae`]
+    const mae = run.metrics[`${a}.mae`]
+    return base === undefined || mae === undefined || base === 0 ? '-' : `${(mae / base).toFixed(2)}x`
+  }
   if (algorithms.length > 0) {
     printTable([
-      ['MODEL', 'MAE', 'RMSE', 'sMAPE %', 'REGISTERED'],
+      ['MODEL', 'MAE', 'RMSE', 'sMAPE %', 'vs PERSISTENCE', 'vs SEASONAL', 'REGISTERED'],
       ...algorithms.map((a) => [
         a,
         metric(run.metrics[`${a}.mae`]),
         metric(run.metrics[`${a}.rmse`]),
         metric(run.metrics[`${a}.smape`]),
+        ratio(a, 'persistence'),
+        ratio(a, 'seasonal-naive'),
         registered[a] ?? '(baseline)',
       ]),
     ])
+    process.stdout.write(
+      `Test windows: ${String(evaluate?.outputs?.windows ?? '-')}, the same for every model (MAE ratios below 1 beat the baseline).\n`,
+    )
   }
+  const snapshot = matrix?.outputs?.snapshotId
+  if (typeof snapshot === 'string') process.stdout.write(`Gold snapshot: ${snapshot}\n`)
   const report = run.artifacts.report
-  if (report) process.stdout.write(`Report: ${app.lake.localPath(report) ?? `${app.lake.location}/${report}`}\n`)
+  if (report)
+    process.stdout.write(`Report: ${app.lake.localPath(report) ?? `${app.lake.location}/${report}`}\n`)
 }
 
 /** Adds `train` to `program`. Exit codes: 0 run succeeded, 1 run failed (the failed stage says why), 2 usage. */
@@ -94,8 +116,17 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
     .option('--to <time>', 'last reading used (ISO 8601; default: now)')
     .option('--split <fraction>', 'share of the series before the test part', number('--split'), 0.75)
     .option('--folds <k>', 'rolling-origin folds scored on the training part', number('--folds'), 0)
-    .option('--max-gap <steps>', 'longest gap filled by interpolation; longer gaps drop the windows across them', number('--max-gap'), 4)
-    .option('--season <steps>', 'season length in steps (default: a day, when it fits in the window)', number('--season'))
+    .option(
+      '--max-gap <steps>',
+      'longest gap filled by interpolation; longer gaps drop the windows across them',
+      number('--max-gap'),
+      4,
+    )
+    .option(
+      '--season <steps>',
+      'season length in steps (default: a day, when it fits in the window)',
+      number('--season'),
+    )
     .option('--seed <n>', 'seed of every random choice: same seed, same metrics', number('--seed'), 42)
     .option('--no-register', 'evaluate only; register no versions')
     .option('--json', 'print the final run record as JSON')
@@ -114,7 +145,13 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
         window: options.window as number,
         horizon: options.horizon as number,
         stepMs: parseStep(String(options.step)),
-        models: typeof options.models === 'string' ? options.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined,
+        models:
+          typeof options.models === 'string'
+            ? options.models
+                .split(',')
+                .map((m) => m.trim())
+                .filter(Boolean)
+            : undefined,
         from: typeof options.from === 'string' ? parseTimestamp(options.from) : undefined,
         to: typeof options.to === 'string' ? parseTimestamp(options.to) : undefined,
         split: options.split as number,
@@ -132,10 +169,31 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
       if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
       else printRunSummary(app, run)
       if (run.status !== 'succeeded') {
-        throw new AirlakeError('INTERNAL', `run ${run.id} failed: ${run.error}; see \`airlake runs show ${run.id}\`, fix the cause and \`airlake runs retry ${run.id}\``)
+        throw new AirlakeError(
+          'INTERNAL',
+          `run ${run.id} failed: ${run.error}; see \`airlake runs show ${run.id}\`, fix the cause and \`airlake runs retry ${run.id}\``,
+        )
       }
-      const registered = Object.keys((run.steps.find((s) => s.name === 'register')?.outputs?.registered ?? {}) as object).length
-      const seconds = ((run.endedAt ?? 0) - (run.startedAt ?? 0)) / 1000
-      process.stdout.write(`Run ${run.id} succeeded in ${seconds.toFixed(1)} s: ${registered} model versions registered.\n`)
+      // With --json, stdout holds only the JSON document.
+      ;(options.json ? process.stderr : process.stdout).write(`${runSummaryLine(run)}\n`)
     })
+}
+
+/** One line: time taken, the best candidate's MAE against seasonal naive's, versions registered. */
+export function runSummaryLine(run: RunRecord): string {
+  const registered = (run.steps.find((s) => s.name === 'register')?.outputs?.registered ?? {}) as Record<
+    string,
+    string
+  >
+  const candidates = Array.isArray(run.params.models) ? (run.params.models as string[]) : []
+  const best = candidates
+    .filter((a) => run.metrics[`${a}.mae`] !== undefined && a !== 'persistence' && a !== 'seasonal-naive')
+    .sort((a, b) => run.metrics[`${a}.mae`]! - run.metrics[`${b}.mae`]!)[0]
+  const seconds = ((run.endedAt ?? 0) - (run.startedAt ?? 0)) / 1000
+  const seasonal = run.metrics['seasonal-naive.mae']
+  const bestText =
+    best === undefined
+      ? ''
+      : ` best ${best} MAE ${metric(run.metrics[`${best}.mae`])}${seasonal ? ` (${(run.metrics[`${best}.mae`]! / seasonal).toFixed(2)}x seasonal naive)` : ''};`
+  return `Run ${run.id} ${run.status} in ${seconds.toFixed(1)} s:${bestText} ${Object.keys(registered).length} model versions registered.`
 }

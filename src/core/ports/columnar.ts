@@ -67,6 +67,10 @@ export interface Columnar {
    * received_at)` with times as epoch milliseconds (BIGINT). `$1`, `$2`, … bind `params`. Numbers come back
    * as JS numbers, times as epoch ms.
    */
-  querySilver(files: readonly string[], sql: string, params?: readonly (string | number)[]): Promise<Record<string, unknown>[]>
+  querySilver(
+    files: readonly string[],
+    sql: string,
+    params?: readonly (string | number)[],
+  ): Promise<Record<string, unknown>[]>
   close(): Promise<void>
 }

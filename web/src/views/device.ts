@@ -23,7 +23,12 @@ import {
 type RangeKind = '1h' | '24h' | '7d' | 'custom'
 
 const SPANS: Record<Exclude<RangeKind, 'custom'>, number> = { '1h': HOUR, '24h': DAY, '7d': 7 * DAY }
-const RANGE_LABELS: Record<RangeKind, string> = { '1h': 'Last hour', '24h': 'Day', '7d': 'Week', custom: 'Custom' }
+const RANGE_LABELS: Record<RangeKind, string> = {
+  '1h': 'Last hour',
+  '24h': 'Day',
+  '7d': 'Week',
+  custom: 'Custom',
+}
 
 const ACTUAL_COLOR = '#38bdf8'
 const HORIZON_COLORS = ['#a78bfa', '#f472b6', '#fb923c']
@@ -60,7 +65,12 @@ export function deviceView(ctx: Context, deviceId: string): View {
   const rangeButtons = (Object.keys(RANGE_LABELS) as RangeKind[]).map((kind) =>
     h(
       'button',
-      { type: 'button', class: 'segment', 'aria-pressed': kind === '1h' ? 'true' : 'false', dataset: { range: kind } },
+      {
+        type: 'button',
+        class: 'segment',
+        'aria-pressed': kind === '1h' ? 'true' : 'false',
+        dataset: { range: kind },
+      },
       RANGE_LABELS[kind],
     ),
   )
@@ -81,7 +91,12 @@ export function deviceView(ctx: Context, deviceId: string): View {
       'div',
       { class: 'page-head' },
       h('div', null, title, meta),
-      h('div', { class: 'range-picker' }, h('div', { class: 'segments', role: 'group', 'aria-label': 'Range' }, rangeButtons), custom),
+      h(
+        'div',
+        { class: 'range-picker' },
+        h('div', { class: 'segments', role: 'group', 'aria-label': 'Range' }, rangeButtons),
+        custom,
+      ),
     ),
     status,
     charts,
@@ -130,7 +145,8 @@ export function deviceView(ctx: Context, deviceId: string): View {
   }
   const lastReading = (): number | undefined => {
     let last = device?.lastSeen
-    for (const points of actuals.values()) for (const t of points.keys()) if (last === undefined || t > last) last = t
+    for (const points of actuals.values())
+      for (const t of points.keys()) if (last === undefined || t > last) last = t
     return last
   }
   /** Where "now" is drawn: the clock, unless the device went quiet before the window (then its last reading). */
@@ -190,7 +206,8 @@ export function deviceView(ctx: Context, deviceId: string): View {
         dash: [5, 4],
       })),
     ]
-    if (hasForecast) series.push({ label: 'next', color: NEXT_COLOR, width: 2.5, points: true, spanGaps: true })
+    if (hasForecast)
+      series.push({ label: 'next', color: NEXT_COLOR, width: 2.5, points: true, spanGaps: true })
     // In the page before the chart is made, so it takes the card's width at once.
     orderPanels()
     panel.chart = createChart(panel.chartBox, {
@@ -284,6 +301,12 @@ export function deviceView(ctx: Context, deviceId: string): View {
     let aheadTime = Number.NEGATIVE_INFINITY
     if (ahead) for (const [t, v] of ahead) if (t > aheadTime) [aheadTime, aheadValue] = [t, v]
     const model = modelOf.get(panel.measure)
+    // What the chart holds, for scripts and tests: the newest actual and how far the forecasts reach (epoch ms).
+    let forecastUntil = Number.NEGATIVE_INFINITY
+    for (const points of byH?.values() ?? [])
+      for (const t of points.keys()) if (t > forecastUntil) forecastUntil = t
+    if (Number.isFinite(lastTime)) panel.element.dataset.lastActual = String(lastTime)
+    if (Number.isFinite(forecastUntil)) panel.element.dataset.forecastUntil = String(forecastUntil)
     replace(
       panel.headline,
       h('span', { class: 'big' }, formatValue(last, panel.measure)),
@@ -317,20 +340,10 @@ export function deviceView(ctx: Context, deviceId: string): View {
     const token = ++loadToken
     if (!quiet) status.textContent = 'Loading…'
     try {
-      if (!device) {
-        const devices = await loadDevices(ctx.api)
-        device = devices.find((d) => d.id === deviceId)
-      }
-      let [from, to] = window_()
+      device ??= await findDevice(ctx, deviceId)
+      const [from, to] = window_()
       const query = { device: deviceId, from: Math.floor(from / 1000), to: Math.ceil(to / 1000) }
-      let readings = await ctx.api.table('/sensorsdata', query)
-      // A quiet device: the first window was guessed from the clock; now that its last reading is known, look there.
-      if (readings.times.length === 0 && range.kind !== 'custom' && device?.lastSeen !== undefined) {
-        ;[from, to] = window_()
-        query.from = Math.floor(from / 1000)
-        query.to = Math.ceil(to / 1000)
-        readings = await ctx.api.table('/sensorsdata', query)
-      }
+      const readings = await ctx.api.table('/sensorsdata', query)
       const predictions = await ctx.api.table('/predictions', query)
       if (token !== loadToken || disposed) return
       actuals.clear()
@@ -340,14 +353,19 @@ export function deviceView(ctx: Context, deviceId: string): View {
       draw()
     } catch (error) {
       if (token !== loadToken || disposed) return
-      replace(status, h('span', { class: 'error-text' }, `Could not load this device: ${errorMessage(error)}`))
+      replace(
+        status,
+        h('span', { class: 'error-text' }, `Could not load this device: ${errorMessage(error)}`),
+      )
     }
   }
 
   const mergeActuals = (table: SeriesTable) => {
     for (const [measure, values] of table.columns) {
       const points = actuals.get(measure) ?? new Map<number, number>()
-      values.forEach((v, i) => v !== null && points.set(table.times[i]!, v))
+      values.forEach((v, i) => {
+        if (v !== null) points.set(table.times[i]!, v)
+      })
       if (points.size > 0) actuals.set(measure, points)
     }
   }
@@ -357,7 +375,9 @@ export function deviceView(ctx: Context, deviceId: string): View {
       if (!parsed) continue
       const byH = forecasts.get(parsed.measure) ?? new Map<number, Points>()
       const points = byH.get(parsed.horizon) ?? new Map<number, number>()
-      values.forEach((v, i) => v !== null && points.set(table.times[i]!, v))
+      values.forEach((v, i) => {
+        if (v !== null) points.set(table.times[i]!, v)
+      })
       if (points.size === 0) continue
       byH.set(parsed.horizon, points)
       forecasts.set(parsed.measure, byH)
@@ -370,9 +390,13 @@ export function deviceView(ctx: Context, deviceId: string): View {
     for (const r of readings) {
       if (r.deviceId !== deviceId) continue
       let points = actuals.get(r.measure)
-      if (!points) actuals.set(r.measure, (points = new Map()))
+      if (!points) {
+        points = new Map()
+        actuals.set(r.measure, points)
+      }
       points.set(r.time, r.value)
       if (device && (device.lastSeen === undefined || r.time > device.lastSeen)) device.lastSeen = r.time
+      if (device && !device.source && r.source) device.source = r.source
       changed = true
     }
     if (!changed) return
@@ -387,9 +411,15 @@ export function deviceView(ctx: Context, deviceId: string): View {
       const parsed = parseForecastName(p.measureName)
       if (!parsed) continue
       let byH = forecasts.get(parsed.measure)
-      if (!byH) forecasts.set(parsed.measure, (byH = new Map()))
+      if (!byH) {
+        byH = new Map()
+        forecasts.set(parsed.measure, byH)
+      }
       let points = byH.get(parsed.horizon)
-      if (!points) byH.set(parsed.horizon, (points = new Map()))
+      if (!points) {
+        points = new Map()
+        byH.set(parsed.horizon, points)
+      }
       points.set(p.time, p.value)
       const model = m.modelVersion
       if (model) modelOf.set(parsed.measure, model)
@@ -414,6 +444,22 @@ export function deviceView(ctx: Context, deviceId: string): View {
       for (const panel of panels.values()) panel.chart?.destroy()
     },
   }
+}
+
+/**
+ * The device as the list shows it (`GET /devices`), or one made from its newest reading, so that the
+ * window of a device that went quiet is placed at its last reading rather than at an empty "now".
+ */
+async function findDevice(ctx: Context, deviceId: string): Promise<DeviceSummary> {
+  if (ctx.has('GET /devices')) {
+    const found = (await loadDevices(ctx.api, { deviceRoute: true })).find((d) => d.id === deviceId)
+    if (found) return found
+  }
+  const newest = await ctx.api.table('/sensorsdata', { device: deviceId, limit: 1 }, { maxPages: 1 })
+  const device: DeviceSummary = { id: deviceId, source: '', latest: new Map() }
+  const lastSeen = newest.times[newest.times.length - 1]
+  if (lastSeen !== undefined) device.lastSeen = lastSeen
+  return device
 }
 
 /** `iaq~5` -> { measure: 'iaq', horizon: 5 }. */

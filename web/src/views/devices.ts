@@ -6,13 +6,15 @@ import { errorMessage } from '../api.js'
 import { sparkline } from '../charts.js'
 import type { Context, View } from '../context.js'
 import { type DeviceSummary, deviceFromEvent, loadDevices, readingsFromEvent } from '../data.js'
-import { h, perFrame, replace } from '../dom.js'
+import { debounce, h, perFrame, replace } from '../dom.js'
 import { formatAge, formatValue, freshness, HOUR, measureLabel } from '../format.js'
 
 /** The measure a sparkline shows: IAQ when the device has it, else its first measure. */
 const PREFERRED = ['iaq', 'pm25', 'co2', 'temperature']
-/** Sparklines fetched at most: beyond this the list stays readable but trends load on the device page. */
+/** Devices whose newest readings are fetched on opening: beyond this the list shows ids, and live values as they come. */
 const MAX_SPARKLINES = 60
+/** Newest readings fetched per device: an hour at one a minute. */
+const SPARK_POINTS = 60
 
 interface Row {
   device: DeviceSummary
@@ -77,7 +79,10 @@ export function devicesView(ctx: Context): View {
           device.source ? h('span', { class: 'badge' }, device.source) : null,
           h(
             'span',
-            { class: `age age-${state}`, title: device.lastSeen ? new Date(device.lastSeen).toISOString() : '' },
+            {
+              class: `age age-${state}`,
+              title: device.lastSeen ? new Date(device.lastSeen).toISOString() : '',
+            },
             device.lastSeen ? formatAge(device.lastSeen) : 'no readings yet',
           ),
           state === 'stale' && device.lastSeen ? h('span', { class: 'badge badge-stale' }, 'stale') : null,
@@ -85,19 +90,24 @@ export function devicesView(ctx: Context): View {
         h(
           'div',
           { class: 'device-values' },
-          measures.slice(0, 6).map(([measure, latest]) =>
-            h(
-              'span',
-              { class: 'value-chip' },
-              h('span', { class: 'muted' }, measureLabel(measure)),
-              ' ',
-              formatValue(latest.value, measure),
+          measures
+            .slice(0, 6)
+            .map(([measure, latest]) =>
+              h(
+                'span',
+                { class: 'value-chip' },
+                h('span', { class: 'muted' }, measureLabel(measure)),
+                ' ',
+                formatValue(latest.value, measure),
+              ),
             ),
-          ),
         ),
         h(
           'div',
-          { class: 'device-spark', title: row.spark.measure ? `${measureLabel(row.spark.measure)}, last hour` : '' },
+          {
+            class: 'device-spark',
+            title: row.spark.measure ? `${measureLabel(row.spark.measure)}, last hour` : '',
+          },
           sparkline(row.spark.times, row.spark.values),
           row.spark.measure ? h('span', { class: 'muted small' }, measureLabel(row.spark.measure)) : null,
         ),
@@ -110,7 +120,11 @@ export function devicesView(ctx: Context): View {
     if (existing) return existing
     const row: Row = {
       device,
-      element: h('div', { class: `device-row${isNew ? ' is-new' : ''}`, role: 'listitem', dataset: { device: device.id } }),
+      element: h('div', {
+        class: `device-row${isNew ? ' is-new' : ''}`,
+        role: 'listitem',
+        dataset: { device: device.id },
+      }),
       spark: { times: [], values: [] },
     }
     rows.set(device.id, row)
@@ -122,25 +136,17 @@ export function devicesView(ctx: Context): View {
     return row
   }
 
-  const loadSpark = async (row: Row) => {
-    const end = row.device.lastSeen ?? Date.now()
-    const table = await ctx.api.table('/sensorsdata', {
-      from: Math.floor((end - HOUR) / 1000),
-      to: Math.ceil(end / 1000) + 1,
-      device: row.device.id,
-    })
-    const measure = pickMeasure([...table.columns.keys()])
-    if (!measure || disposed) return
-    const values = table.columns.get(measure) ?? []
-    const times: number[] = []
-    const ys: number[] = []
-    values.forEach((v, i) => {
-      if (v !== null) {
-        times.push(table.times[i]!)
-        ys.push(v)
-      }
-    })
-    row.spark = { times, values: ys, measure }
+  /** The device's newest readings (one page, up to an hour at one a minute): last values, last seen, sparkline. */
+  const loadRecent = async (row: Row) => {
+    const table = await ctx.api.table(
+      '/sensorsdata',
+      { device: row.device.id, limit: SPARK_POINTS },
+      { maxPages: 1 },
+    )
+    if (disposed) return
+    const newest = table.times[table.times.length - 1]
+    if (newest !== undefined && (row.device.lastSeen === undefined || newest > row.device.lastSeen))
+      row.device.lastSeen = newest
     for (const [m, col] of table.columns) {
       for (let i = col.length - 1; i >= 0; i--) {
         const v = col[i]
@@ -150,7 +156,21 @@ export function devicesView(ctx: Context): View {
         break
       }
     }
+    const measure = pickMeasure([...table.columns.keys()])
+    if (measure) {
+      const values = table.columns.get(measure) ?? []
+      const times: number[] = []
+      const ys: number[] = []
+      values.forEach((v, i) => {
+        if (v !== null && table.times[i]! >= (newest ?? 0) - HOUR) {
+          times.push(table.times[i]!)
+          ys.push(v)
+        }
+      })
+      row.spark = { times, values: ys, measure }
+    }
     renderRow(row)
+    refreshSummary()
   }
 
   const pending = new Set<Row>()
@@ -160,12 +180,27 @@ export function devicesView(ctx: Context): View {
     refreshSummary()
   })
 
+  // A new device, or a batch of which the feed carried only the newest minute: read its recent history.
+  const stale = new Set<Row>()
+  const reloadStale = debounce(() => {
+    for (const row of stale) void loadRecent(row).catch(() => {})
+    stale.clear()
+  }, 1000)
+
   const onReadings = (message: unknown) => {
-    for (const r of readingsFromEvent(message).readings) {
+    const { readings, complete } = readingsFromEvent(message)
+    for (const r of readings) {
       let row = rows.get(r.deviceId)
-      if (!row) row = addDevice({ id: r.deviceId, source: r.source, latest: new Map() }, true)
+      if (!row) {
+        row = addDevice({ id: r.deviceId, source: r.source, latest: new Map() }, true)
+        stale.add(row)
+      } else if (!complete) {
+        stale.add(row)
+      }
       const device = row.device
-      if ((device.latest.get(r.measure)?.time ?? -1) <= r.time) device.latest.set(r.measure, { time: r.time, value: r.value })
+      if (!device.source && r.source) device.source = r.source
+      if ((device.latest.get(r.measure)?.time ?? -1) <= r.time)
+        device.latest.set(r.measure, { time: r.time, value: r.value })
       if (device.lastSeen === undefined || r.time > device.lastSeen) device.lastSeen = r.time
       if (device.firstSeen === undefined || r.time < device.firstSeen) device.firstSeen = r.time
       row.spark.measure ??= pickMeasure([...device.latest.keys()])
@@ -173,11 +208,15 @@ export function devicesView(ctx: Context): View {
       pending.add(row)
     }
     flush()
+    if (stale.size > 0) reloadStale()
   }
 
   const onDevice = (message: unknown) => {
     const device = deviceFromEvent(message)
-    if (device && !rows.has(device.id)) addDevice(device, true)
+    if (device && !rows.has(device.id)) {
+      stale.add(addDevice(device, true))
+      reloadStale()
+    }
   }
 
   const unsubscribe = [ctx.live.on('readings', onReadings), ctx.live.on('devices', onDevice)]
@@ -186,7 +225,7 @@ export function devicesView(ctx: Context): View {
     flush()
   }, 15_000)
 
-  loadDevices(ctx.api).then(
+  loadDevices(ctx.api, { deviceRoute: ctx.has('GET /devices') }).then(
     async (devices) => {
       if (disposed) return
       for (const device of devices) addDevice(device, false)
@@ -194,7 +233,7 @@ export function devicesView(ctx: Context): View {
       const targets = [...rows.values()].slice(0, MAX_SPARKLINES)
       for (const row of targets) {
         if (disposed) return
-        await loadSpark(row).catch(() => {})
+        await loadRecent(row).catch(() => {})
       }
     },
     (error) => {
@@ -207,6 +246,7 @@ export function devicesView(ctx: Context): View {
     element,
     dispose: () => {
       disposed = true
+      reloadStale.cancel()
       clearInterval(ticker)
       for (const off of unsubscribe) off()
     },

@@ -4,12 +4,14 @@
  */
 import { errorMessage } from '../api.js'
 import type { Context, View } from '../context.js'
-import { loadDevices, loadRun, loadRunLogs, loadRuns, type Run } from '../data.js'
+import { loadDevices, loadRun, loadRuns, type Run } from '../data.js'
 import { debounce, h, replace } from '../dom.js'
 import { bytes, formatAge, formatDuration, formatTime, formatValue } from '../format.js'
+import { unavailableNotice } from '../notice.js'
 
-const ALGORITHMS = ['persistence', 'seasonal-naive', 'ridge', 'xgboost', 'mlp', 'lstm']
-const DEFAULT_ALGORITHMS = new Set(['persistence', 'ridge'])
+/** The model kinds of `airlake train --models`; persistence and seasonal naive are always scored beside them. */
+const ALGORITHMS = ['ridge', 'xgboost', 'mlp', 'lstm', 'persistence', 'seasonal-naive']
+const DEFAULT_ALGORITHMS = new Set(['ridge'])
 
 export function pipelinesView(ctx: Context): View {
   let disposed = false
@@ -25,7 +27,12 @@ export function pipelinesView(ctx: Context): View {
     h(
       'div',
       { class: 'page-head' },
-      h('div', null, h('h1', null, 'Pipelines'), h('p', { class: 'muted' }, 'Runs, training, data quality and exports.')),
+      h(
+        'div',
+        null,
+        h('h1', null, 'Pipelines'),
+        h('p', { class: 'muted' }, 'Runs, training, data quality and exports.'),
+      ),
     ),
     h(
       'div',
@@ -37,7 +44,7 @@ export function pipelinesView(ctx: Context): View {
         runsNote,
         h(
           'div',
-          { class: 'table-wrap' },
+          { class: 'table-wrap', hidden: !ctx.has('GET /runs') },
           h(
             'table',
             { class: 'runs clickable' },
@@ -48,6 +55,7 @@ export function pipelinesView(ctx: Context): View {
                 'tr',
                 null,
                 h('th', null, 'Run'),
+                h('th', null, 'Series'),
                 h('th', null, 'Kind'),
                 h('th', null, 'Status'),
                 h('th', null, 'Stages'),
@@ -60,12 +68,26 @@ export function pipelinesView(ctx: Context): View {
         ),
         detail,
       ),
-      h('div', { class: 'stack' }, trainForm(ctx, (id) => void showRun(id)), exportForm(ctx)),
+      h(
+        'div',
+        { class: 'stack' },
+        trainForm(ctx, (id) => void showRun(id)),
+        exportForm(ctx),
+      ),
     ),
-    h('article', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Data quality')), quality),
+    h(
+      'article',
+      { class: 'card', dataset: { part: 'quality' } },
+      h('div', { class: 'card-head' }, h('h2', null, 'Data quality')),
+      quality,
+    ),
   )
 
   const renderRuns = async () => {
+    if (!ctx.has('GET /runs')) {
+      replace(runsNote, unavailableNotice('The list of runs', 'GET /runs'))
+      return
+    }
     let runs: Run[]
     try {
       runs = await loadRuns(ctx.api)
@@ -91,9 +113,20 @@ export function pipelinesView(ctx: Context): View {
             },
           },
           h('td', { class: 'mono', title: run.id }, shortId(run.id)),
+          h('td', null, seriesName(str(run.params.deviceId), str(run.params.measure))),
           h('td', null, run.kind),
           h('td', null, statusBadge(run.status)),
-          h('td', null, h('div', { class: 'stages' }, run.steps.map((s) => h('span', { class: `stage stage-${s.status}`, title: `${s.name}: ${s.status}` })))),
+          h(
+            'td',
+            null,
+            h(
+              'div',
+              { class: 'stages' },
+              run.steps.map((s) =>
+                h('span', { class: `stage stage-${s.status}`, title: `${s.name}: ${s.status}` }),
+              ),
+            ),
+          ),
           h('td', { class: 'muted nowrap' }, formatAge(run.startedAt ?? run.createdAt ?? Date.now())),
           h('td', { class: 'num' }, duration(run.startedAt, run.endedAt)),
         ),
@@ -106,7 +139,7 @@ export function pipelinesView(ctx: Context): View {
     for (const tr of runsBody.querySelectorAll('tr')) tr.classList.toggle('selected', tr.dataset.run === id)
     detail.hidden = false
     try {
-      const [run, logs] = await Promise.all([loadRun(ctx.api, id), loadRunLogs(ctx.api, id)])
+      const { run, logs } = await loadRun(ctx.api, id)
       if (disposed || openRun !== id) return
       replace(
         detail,
@@ -119,7 +152,13 @@ export function pipelinesView(ctx: Context): View {
         ),
         run.error ? h('p', { class: 'error-text' }, run.error) : null,
         Object.keys(run.params).length > 0
-          ? h('p', { class: 'muted small' }, Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('  '))
+          ? h(
+              'p',
+              { class: 'muted small' },
+              Object.entries(run.params)
+                .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                .join('  '),
+            )
           : null,
         h(
           'ol',
@@ -133,7 +172,9 @@ export function pipelinesView(ctx: Context): View {
               h('span', { class: 'muted' }, s.status),
               h('span', { class: 'muted num' }, duration(s.startedAt, s.endedAt)),
               s.error ? h('div', { class: 'error-text small' }, s.error) : null,
-              s.outputs && Object.keys(s.outputs).length > 0 ? h('div', { class: 'muted small mono' }, summarise(s.outputs)) : null,
+              s.outputs && Object.keys(s.outputs).length > 0
+                ? h('div', { class: 'muted small mono' }, summarise(s.outputs))
+                : null,
             ),
           ),
         ),
@@ -144,7 +185,9 @@ export function pipelinesView(ctx: Context): View {
               Object.entries(run.metrics)
                 .filter(([k]) => !/_h\d+$/.test(k))
                 .slice(0, 12)
-                .map(([k, v]) => h('span', { class: 'value-chip' }, h('span', { class: 'muted' }, k), ' ', formatValue(v))),
+                .map(([k, v]) =>
+                  h('span', { class: 'value-chip' }, h('span', { class: 'muted' }, k), ' ', formatValue(v)),
+                ),
             )
           : null,
         h('h4', null, 'Logs'),
@@ -166,7 +209,8 @@ export function pipelinesView(ctx: Context): View {
       const pre = detail.querySelector('pre')
       if (pre) pre.scrollTop = pre.scrollHeight
     } catch (error) {
-      if (openRun === id) replace(detail, h('p', { class: 'error-text' }, `Could not load run ${id}: ${errorMessage(error)}`))
+      if (openRun === id)
+        replace(detail, h('p', { class: 'error-text' }, `Could not load run ${id}: ${errorMessage(error)}`))
     }
   }
   const closeRun = () => {
@@ -176,11 +220,18 @@ export function pipelinesView(ctx: Context): View {
   }
 
   const renderQuality = async () => {
+    if (!ctx.has('GET /quality')) {
+      replace(quality, unavailableNotice('The data quality report', 'GET /quality'))
+      return
+    }
     try {
       const report = await ctx.api.get<unknown>('/quality')
       if (!disposed) replace(quality, qualityReport(report))
     } catch (error) {
-      replace(quality, h('p', { class: 'error-text' }, `Could not load the quality report: ${errorMessage(error)}`))
+      replace(
+        quality,
+        h('p', { class: 'error-text' }, `Could not load the quality report: ${errorMessage(error)}`),
+      )
     }
   }
 
@@ -205,10 +256,41 @@ export function pipelinesView(ctx: Context): View {
 }
 
 function trainForm(ctx: Context, onStarted: (id: string) => void): HTMLElement {
-  const device = h('select', { name: 'device', required: true }, h('option', { value: '' }, 'Loading devices…'))
-  const measure = h('input', { name: 'measure', value: 'iaq', required: true, autocomplete: 'off' })
+  if (!ctx.has('POST /runs')) return unavailableNotice('Starting a training run', 'POST /runs')
+  const device = h(
+    'select',
+    { name: 'device', required: true },
+    h('option', { value: '' }, 'Loading devices…'),
+  )
+  const measure = h('input', {
+    name: 'measure',
+    list: 'train-measures',
+    required: true,
+    autocomplete: 'off',
+    placeholder: 'iaq',
+  })
+  const measures = h('datalist', { id: 'train-measures' })
+  // The measures of the chosen device, from its newest reading, as suggestions (any name can be typed).
+  const suggestMeasures = async () => {
+    if (!device.value) return
+    const newest = await ctx.api
+      .table('/sensorsdata', { device: device.value, limit: 1 }, { maxPages: 1 })
+      .catch(() => undefined)
+    const names = [...(newest?.columns.keys() ?? [])].sort()
+    replace(
+      measures,
+      names.map((name) => h('option', { value: name })),
+    )
+    if (!names.includes(measure.value)) measure.value = names.includes('iaq') ? 'iaq' : (names[0] ?? '')
+  }
+  device.addEventListener('change', () => void suggestMeasures())
   const algorithms = ALGORITHMS.map((a) =>
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', value: a, checked: DEFAULT_ALGORITHMS.has(a) }), a),
+    h(
+      'label',
+      { class: 'check' },
+      h('input', { type: 'checkbox', value: a, checked: DEFAULT_ALGORITHMS.has(a) }),
+      a,
+    ),
   )
   const button = h('button', { type: 'submit', class: 'primary' }, 'Start training')
   const form = h(
@@ -216,22 +298,28 @@ function trainForm(ctx: Context, onStarted: (id: string) => void): HTMLElement {
     { class: 'card form' },
     h('h2', null, 'Train'),
     h('label', null, 'Device', device),
-    h('label', null, 'Measure', measure),
+    h('label', null, 'Measure', measure, measures),
     h('fieldset', null, h('legend', null, 'Models'), h('div', { class: 'checks' }, algorithms)),
     button,
   )
-  loadDevices(ctx.api).then(
+  loadDevices(ctx.api, { deviceRoute: ctx.has('GET /devices') }).then(
     (devices) => {
       replace(
         device,
-        devices.length === 0 ? h('option', { value: '' }, 'No devices yet') : devices.map((d) => h('option', { value: d.id }, d.name ? `${d.name} (${d.id})` : d.id)),
+        devices.length === 0
+          ? h('option', { value: '' }, 'No devices yet')
+          : devices.map((d) => h('option', { value: d.id }, d.name ? `${d.name} (${d.id})` : d.id)),
       )
+      void suggestMeasures()
     },
     (error) => replace(device, h('option', { value: '' }, `Could not load devices: ${errorMessage(error)}`)),
   )
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    const models = algorithms.map((l) => l.querySelector('input')!).filter((i) => i.checked).map((i) => i.value)
+    const models = algorithms
+      .map((l) => l.querySelector('input')!)
+      .filter((i) => i.checked)
+      .map((i) => i.value)
     if (!device.value) return ctx.notify('Choose a device to train on.', 'error')
     if (models.length === 0) return ctx.notify('Choose at least one model.', 'error')
     button.disabled = true
@@ -251,14 +339,19 @@ function trainForm(ctx: Context, onStarted: (id: string) => void): HTMLElement {
 }
 
 function exportForm(ctx: Context): HTMLElement {
-  const source = h('input', { name: 'source', value: 'http', required: true, autocomplete: 'off' })
+  if (!ctx.has('GET /exports')) return unavailableNotice('Downloading exports', 'GET /exports')
+  const source = h('input', { name: 'source', placeholder: 'all sources', autocomplete: 'off' })
   const days = h('input', { name: 'days', type: 'number', min: 1, max: 366, value: 7, required: true })
   const button = h('button', { type: 'submit' }, 'Download CSV')
   const form = h(
     'form',
     { class: 'card form' },
     h('h2', null, 'Export'),
-    h('p', { class: 'muted small' }, 'Readings of one source over the last days, as the seed’s raw.csv.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Readings of the last days (of one source, or all), as the seed’s raw.csv.',
+    ),
     h('div', { class: 'inline' }, h('label', null, 'Source', source), h('label', null, 'Days', days)),
     button,
   )
@@ -268,8 +361,8 @@ function exportForm(ctx: Context): HTMLElement {
     try {
       const file = await ctx.api.download(
         '/exports',
-        { source: source.value.trim(), days: days.value, format: 'csv' },
-        `${source.value.trim()}-${days.value}-days.csv`,
+        { source: source.value.trim() || undefined, days: days.value, format: 'csv' },
+        `${source.value.trim() || 'all'}-last-${days.value}-days.csv`,
       )
       ctx.notify(`Downloaded ${file.name} (${bytes(file.bytes)}).`, 'success')
     } catch (error) {
@@ -281,69 +374,127 @@ function exportForm(ctx: Context): HTMLElement {
   return form
 }
 
-/** The quality report as tables: its scalar fields as a summary, each list of objects as a table. */
-function qualityReport(report: unknown): HTMLElement {
-  if (report === null || typeof report !== 'object') return h('p', { class: 'muted' }, 'No quality report yet.')
-  const entries = Object.entries(report as Record<string, unknown>)
-  const scalars = entries.filter(([, v]) => v === null || typeof v !== 'object')
-  const tables = entries.filter(([, v]) => Array.isArray(v) && v.length > 0 && typeof v[0] === 'object')
-  const objects = entries.filter(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v))
+/** The quality report of `GET /quality`: the day's verdict and counts, what was found, and each series checked. */
+function qualityReport(body: unknown): HTMLElement {
+  if (body === null || typeof body !== 'object') return h('p', { class: 'muted' }, 'No quality report yet.')
+  const report = body as {
+    day?: string
+    status?: string
+    rows?: number
+    generatedAt?: number
+    summary?: { series?: number; pass?: number; warn?: number; fail?: number }
+    series?: Array<{
+      deviceId?: string
+      measure?: string
+      rows?: number
+      firstTime?: number
+      lastTime?: number
+      status?: string
+    }>
+    findings?: Array<{
+      check?: string
+      deviceId?: string
+      measure?: string
+      severity?: string
+      message?: string
+      blocking?: boolean
+    }>
+  }
+  const series = report.series ?? []
+  const findings = report.findings ?? []
+  const summary = report.summary ?? {}
   return h(
     'div',
     { class: 'quality' },
-    scalars.length > 0
-      ? h(
-          'dl',
-          { class: 'facts' },
-          scalars.map(([k, v]) => [h('dt', null, humanise(k)), h('dd', null, formatScalar(k, v))]),
-        )
-      : null,
-    objects.map(([k, v]) => h('div', null, h('h4', null, humanise(k)), qualityReport(v))),
-    tables.map(([k, v]) => {
-      const rows = v as Array<Record<string, unknown>>
-      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => {
-        const sample = rows.find((r) => r[c] !== undefined)?.[c]
-        return sample === null || typeof sample !== 'object'
-      })
-      return h(
-        'div',
-        null,
-        h('h4', null, humanise(k)),
-        h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            null,
-            h('thead', null, h('tr', null, columns.map((c) => h('th', null, humanise(c))))),
-            h(
-              'tbody',
-              null,
-              rows.slice(0, 200).map((r) =>
-                h(
-                  'tr',
-                  { class: r.status === 'fail' || r.passed === false || r.ok === false ? 'bad' : '' },
-                  columns.map((c) => h('td', null, formatScalar(c, r[c]))),
-                ),
-              ),
-            ),
+    h(
+      'div',
+      { class: 'quality-head' },
+      report.status ? statusBadge(report.status) : null,
+      h('strong', null, report.day ?? 'today'),
+      h(
+        'span',
+        { class: 'muted' },
+        `${(report.rows ?? 0).toLocaleString()} rows · ${summary.series ?? series.length} series · ${summary.pass ?? 0} pass, ${summary.warn ?? 0} warn, ${summary.fail ?? 0} fail`,
+      ),
+      report.generatedAt
+        ? h('span', { class: 'muted small' }, `checked ${formatAge(report.generatedAt)}`)
+        : null,
+    ),
+    series.length === 0 ? h('p', { class: 'muted' }, 'No readings on this day.') : null,
+    findings.length > 0
+      ? [
+          h('h4', null, 'Findings'),
+          table(
+            ['Check', 'Series', 'Severity', 'What was found'],
+            findings.slice(0, 100).map((f) => ({
+              bad: f.severity === 'fail',
+              cells: [
+                f.check ?? '–',
+                seriesName(f.deviceId, f.measure),
+                statusBadge(f.severity ?? 'warn'),
+                `${f.message ?? ''}${f.blocking ? ' (blocks training)' : ''}`,
+              ],
+            })),
           ),
-        ),
-      )
-    }),
+        ]
+      : null,
+    series.length > 0
+      ? [
+          h('h4', null, 'Series'),
+          table(
+            ['Series', 'Rows', 'From', 'To', 'Status'],
+            series.slice(0, 200).map((x) => ({
+              bad: x.status === 'fail',
+              cells: [
+                seriesName(x.deviceId, x.measure),
+                (x.rows ?? 0).toLocaleString(),
+                formatTime(x.firstTime),
+                formatTime(x.lastTime),
+                statusBadge(x.status ?? 'pass'),
+              ],
+            })),
+          ),
+        ]
+      : null,
   )
 }
 
-function formatScalar(key: string, value: unknown): HTMLElement | string {
-  if (value === null || value === undefined) return '–'
-  if (typeof value === 'boolean') return statusBadge(value ? 'pass' : 'fail')
-  if (typeof value === 'number') {
-    if (/(^|_)(at|time)$|At$|Time$/.test(key) && value > 1e11) return formatTime(value)
-    return formatValue(value)
-  }
-  const text = String(value)
-  if (/^(pass|passed|ok|warn|warning|fail|failed|error)$/i.test(text)) return statusBadge(text.toLowerCase())
-  return text
+function seriesName(deviceId?: string, measure?: string): string {
+  return [deviceId, measure].filter(Boolean).join(' · ') || '–'
+}
+
+function table(
+  headings: string[],
+  rows: Array<{ bad: boolean; cells: Array<HTMLElement | string> }>,
+): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      null,
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          headings.map((text) => h('th', null, text)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((row) =>
+          h(
+            'tr',
+            { class: row.bad ? 'bad' : '' },
+            row.cells.map((cell) => h('td', null, cell)),
+          ),
+        ),
+      ),
+    ),
+  )
 }
 
 function statusBadge(status: string): HTMLElement {
@@ -355,13 +506,15 @@ function duration(start?: number, end?: number): string {
   return formatDuration((end ?? Date.now()) - start)
 }
 
+/** A run id short enough for a table: its random suffix (`20240131T120000-3fa9c1` -> `3fa9c1`), or its start. */
 function shortId(id: string): string {
+  const suffix = /-([0-9a-z]{4,12})$/i.exec(id)?.[1]
+  if (suffix) return suffix
   return id.length > 12 ? `${id.slice(0, 8)}…` : id
 }
 
-function humanise(key: string): string {
-  const words = key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_-]/g, ' ')
-  return words.charAt(0).toUpperCase() + words.slice(1).toLowerCase()
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 function summarise(outputs: Record<string, unknown>): string {

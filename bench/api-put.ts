@@ -1,0 +1,251 @@
+/**
+ * Single `PUT /sensorsdata` over real HTTP: requests/s and p50/p99 latency with 32 keep-alive connections,
+ * beside a bare PUT route of the same framework (Fastify, JSON body, 201) in the same process, and beside the
+ * bare store upsert of the same six rows per reading with the same concurrency. The server runs in this
+ * process on the embedded store; the load comes from a worker thread. Issue 2's target: at least 0.3x the
+ * bare route's rate.
+ *
+ * Also exports the load generator the other API benchmarks use.
+ */
+import { Worker } from 'node:worker_threads'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { readingsFromVendor } from '../src/core/readings.js'
+import { openApiFixture } from '../test/api-fixture.js'
+import { type BenchOptions, type BenchResult, median, quantile } from './types.js'
+
+export interface LoadPlan {
+  port: number
+  method: 'GET' | 'PUT' | 'POST'
+  /** Request paths, used in turn. */
+  paths: string[]
+  /** Request bodies, used in turn (none for GET). */
+  bodies?: string[] | undefined
+  headers: Record<string, string>
+  /** Requests in flight at once, each on its own keep-alive connection. */
+  concurrency: number
+  /** Run for this long after `warmupMs` (ms); or, when `requests` is set, until that many are answered. */
+  durationMs?: number | undefined
+  warmupMs?: number | undefined
+  requests?: number | undefined
+}
+
+export interface LoadResult {
+  /** Latency of every measured request (ms). */
+  latenciesMs: number[]
+  /** Measured requests per second. */
+  rate: number
+  /** Answers by HTTP status. */
+  statuses: Record<string, number>
+}
+
+// Plain JavaScript run in a worker thread, so the client does not share the server's event loop.
+const LOAD_WORKER = `
+const { parentPort, workerData: plan } = require('node:worker_threads')
+const http = require('node:http')
+const agent = new http.Agent({ keepAlive: true, maxSockets: plan.concurrency })
+const latencies = []
+const statuses = {}
+let next = 0
+const started = performance.now()
+const measureFrom = started + (plan.warmupMs || 0)
+const endAt = plan.requests ? Infinity : measureFrom + plan.durationMs
+let firstMeasured = Infinity
+let lastMeasured = 0
+function once() {
+  const n = next++
+  const body = plan.bodies ? plan.bodies[n % plan.bodies.length] : undefined
+  const headers = body === undefined ? plan.headers : { ...plan.headers, 'content-length': Buffer.byteLength(body) }
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const request = http.request(
+      { host: '127.0.0.1', port: plan.port, method: plan.method, path: plan.paths[n % plan.paths.length], headers, agent },
+      (response) => {
+        response.resume()
+        response.on('end', () => {
+          const t1 = performance.now()
+          if (t0 >= measureFrom && t1 <= endAt) {
+            latencies.push(t1 - t0)
+            statuses[response.statusCode] = (statuses[response.statusCode] || 0) + 1
+            firstMeasured = Math.min(firstMeasured, t0)
+            lastMeasured = Math.max(lastMeasured, t1)
+          }
+          resolve()
+        })
+      },
+    )
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+async function user() {
+  while (plan.requests ? next < plan.requests : performance.now() < endAt) await once()
+}
+Promise.all(Array.from({ length: plan.concurrency }, user)).then(
+  () => {
+    agent.destroy()
+    const seconds = plan.requests ? (lastMeasured - firstMeasured) / 1000 : plan.durationMs / 1000
+    parentPort.postMessage({ latenciesMs: latencies, rate: latencies.length / seconds, statuses })
+  },
+  (error) => parentPort.postMessage({ error: String(error) }),
+)
+`
+
+/** Sends the planned load from a worker thread and measures every answer. */
+export function loadTest(plan: LoadPlan): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD_WORKER, { eval: true, workerData: plan })
+    worker.once('message', (message: LoadResult | { error: string }) => {
+      void worker.terminate()
+      if ('error' in message) reject(new Error(`the load generator failed: ${message.error}`))
+      else resolve(message)
+    })
+    worker.once('error', reject)
+  })
+}
+
+/** Listens on a free loopback port; returns it. */
+export async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('the server has no TCP address')
+  return address.port
+}
+
+/** Vendor readings of `devices` devices, one a minute each, as PUT bodies. */
+export function vendorBodies(count: number, devices = 200): string[] {
+  const start = Date.UTC(2024, 0, 1) / 1000
+  return Array.from({ length: count }, (_, i) => {
+    const minute = Math.floor(i / devices)
+    const values = [1, 21 + (i % 7) / 10, 40 + (i % 11), 101.2, 50 + (i % 90), 600 + (i % 300), 0.8]
+    return JSON.stringify({ devid: `put-${i % devices}`, ts: start + minute * 60 + (i % 60), readings: values })
+  })
+}
+
+function ok(result: LoadResult, status: number): void {
+  const answered = Object.values(result.statuses).reduce((a, b) => a + b, 0)
+  if ((result.statuses[status] ?? 0) !== answered) {
+    throw new Error(`expected every answer to be ${status}, got ${JSON.stringify(result.statuses)}`)
+  }
+}
+
+export async function run({ quick = false }: BenchOptions): Promise<BenchResult[]> {
+  const concurrency = 32
+  const durationMs = quick ? 3000 : 15_000
+  const warmupMs = quick ? 500 : 2000
+  const repeats = quick ? 1 : 3
+  const bodies = vendorBodies(quick ? 60_000 : 400_000)
+  const headers = { 'content-type': 'application/json' }
+
+  const rates = { api: [] as number[], bare: [] as number[], store: [] as number[] }
+  const latencies = { api: [] as number[], bare: [] as number[] }
+  for (let i = 0; i < repeats; i++) {
+    const bare = Fastify({ logger: false })
+    bare.put('/sensorsdata', async (request, reply) => reply.code(201).send({ stored: 6, body: request.body !== undefined }))
+    try {
+      const result = await loadTest({
+        port: await listen(bare),
+        method: 'PUT',
+        paths: ['/sensorsdata'],
+        bodies,
+        headers,
+        concurrency,
+        durationMs,
+        warmupMs,
+      })
+      ok(result, 201)
+      rates.bare.push(result.rate)
+      latencies.bare.push(...result.latenciesMs)
+    } finally {
+      await bare.close()
+    }
+
+    const f = await openApiFixture({ server: { maxInFlight: 4096 } })
+    try {
+      const result = await loadTest({
+        port: await listen(f.app),
+        method: 'PUT',
+        paths: ['/sensorsdata'],
+        bodies,
+        headers: { ...headers, 'x-api-key': f.key },
+        concurrency,
+        durationMs,
+        warmupMs,
+      })
+      ok(result, 201)
+      rates.api.push(result.rate)
+      latencies.api.push(...result.latenciesMs)
+    } finally {
+      await f.close()
+    }
+
+    // The same readings straight into a fresh store's upsert, as many at once as the HTTP clients.
+    const s = await openApiFixture()
+    try {
+      const rows = bodies.map((body) => readingsFromVendor(JSON.parse(body), 'http'))
+      let next = 0
+      let done = 0
+      const endAt = performance.now() + warmupMs + durationMs
+      let measuredFrom = 0
+      const measureAt = performance.now() + warmupMs
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < endAt) {
+            await s.store.writeReadings(rows[next++ % rows.length]!)
+            if (performance.now() >= measureAt) {
+              if (measuredFrom === 0) measuredFrom = performance.now()
+              done++
+            }
+          }
+        }),
+      )
+      rates.store.push(done / ((performance.now() - measuredFrom) / 1000))
+    } finally {
+      await s.close()
+    }
+  }
+
+  const apiRate = median(rates.api)
+  const bareRate = median(rates.bare)
+  const storeRate = median(rates.store)
+  const p50 = quantile(latencies.api, 0.5)
+  const p99 = quantile(latencies.api, 0.99)
+  const bareP50 = quantile(latencies.bare, 0.5)
+  const bareP99 = quantile(latencies.bare, 0.99)
+  const sizes = `${concurrency} keep-alive connections, ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up, median of ${repeats}`
+  return [
+    {
+      name: 'PUT /sensorsdata requests/s',
+      figure: apiRate,
+      unit: 'req/s',
+      baseline: { name: 'bare Fastify PUT route', figure: bareRate },
+      ratio: apiRate / bareRate,
+      target: '>= 0.3x',
+      met: apiRate / bareRate >= 0.3,
+      notes: `${sizes}; each request parsed, checked, appended to bronze (fsync) and upserted as 6 rows`,
+    },
+    {
+      name: 'PUT /sensorsdata requests/s vs the bare store upsert',
+      figure: apiRate,
+      unit: 'req/s',
+      baseline: { name: 'store writeReadings (6 rows) calls/s', figure: storeRate },
+      ratio: apiRate / storeRate,
+      notes: `the same readings, ${concurrency} calls at once`,
+    },
+    {
+      name: 'PUT /sensorsdata p50 latency',
+      figure: p50,
+      unit: 'ms',
+      baseline: { name: 'bare route p50', figure: bareP50 },
+      ratio: p50 / bareP50,
+      notes: 'lower is better; ratio = figure / baseline',
+    },
+    {
+      name: 'PUT /sensorsdata p99 latency',
+      figure: p99,
+      unit: 'ms',
+      baseline: { name: 'bare route p99', figure: bareP99 },
+      ratio: p99 / bareP99,
+      notes: 'lower is better; ratio = figure / baseline',
+    },
+  ]
+}

@@ -1,0 +1,223 @@
+/**
+ * Gradient-boosted trees for tabular classification (seed 001's loan approval) through libxgboost:
+ * categories one-hot and numbers standardised by the core tabular encoding, missing numbers left as
+ * NaN for XGBoost to route, `binary:logistic` for two classes and `multi:softprob` for more. Same seed
+ * and thread count, same model.
+ */
+import { availableParallelism } from 'node:os'
+import { AirlakeError } from '../../core/errors.js'
+import {
+  checkTabular,
+  encodeTabular,
+  fitTabularEncoding,
+  type TabularEncoding,
+  tabularFeatureNames,
+} from '../../core/features.js'
+import type {
+  ClassificationModel,
+  ClassificationSignature,
+  ClassificationTrainer,
+  ModelArtifact,
+  TabularBatch,
+} from '../../core/model.js'
+import {
+  type BoosterHandle,
+  loadXgboost,
+  type XgboostLibrary,
+  xgboostAvailability,
+} from './xgboost-library.js'
+
+const FORMAT = 'xgboost-ubj'
+
+/** Parameters of {@link XgboostClassificationTrainer.fit}. */
+export interface XgboostClassificationParams {
+  rounds?: number
+  learningRate?: number
+  maxDepth?: number
+  minChildWeight?: number
+  subsample?: number
+  colsampleBytree?: number
+  lambda?: number
+}
+
+const DEFAULTS: Required<XgboostClassificationParams> = {
+  rounds: 150,
+  learningRate: 0.1,
+  maxDepth: 4,
+  minChildWeight: 1,
+  subsample: 0.8,
+  colsampleBytree: 0.8,
+  lambda: 1,
+}
+
+class XgboostClassificationModel implements ClassificationModel {
+  readonly algorithm = 'xgboost'
+  private booster: BoosterHandle | undefined
+
+  constructor(
+    readonly signature: ClassificationSignature,
+    private readonly library: XgboostLibrary,
+    booster: BoosterHandle,
+    private readonly encoding: TabularEncoding,
+    private readonly params: Record<string, unknown>,
+  ) {
+    this.booster = booster
+  }
+
+  async predictProba(batch: TabularBatch): Promise<Float64Array> {
+    checkTabular(batch, this.signature)
+    if (this.booster === undefined)
+      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    const K = this.signature.classes.length
+    if (batch.n === 0) return new Float64Array(0)
+    const m = encodeTabular(batch, this.encoding, { missing: 'nan' })
+    const dmat = this.library.dmatrix(Float32Array.from(m.x), m.n, m.d)
+    try {
+      const { values } = this.library.predict(this.booster, dmat)
+      if (K > 2) return Float64Array.from(values)
+      // binary:logistic gives P(second class) per row.
+      const out = new Float64Array(batch.n * 2)
+      for (let i = 0; i < batch.n; i++) {
+        out[2 * i] = 1 - values[i]!
+        out[2 * i + 1] = values[i]!
+      }
+      return out
+    } finally {
+      this.library.freeDMatrix(dmat)
+    }
+  }
+
+  async save(): Promise<ModelArtifact> {
+    if (this.booster === undefined)
+      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    return {
+      algorithm: this.algorithm,
+      signature: this.signature,
+      format: FORMAT,
+      files: {
+        'model.ubj': this.library.save(this.booster),
+        'model.json': new TextEncoder().encode(
+          JSON.stringify({ encoding: this.encoding, xgboost: this.library.version }),
+        ),
+      },
+      params: this.params,
+    }
+  }
+
+  dispose(): void {
+    if (this.booster !== undefined) this.library.freeBooster(this.booster)
+    this.booster = undefined
+  }
+}
+
+/** Trains and reloads XGBoost classifiers; `libraryPath` overrides the search for libxgboost. */
+export class XgboostClassificationTrainer implements ClassificationTrainer {
+  readonly algorithm = 'xgboost'
+
+  constructor(private readonly options: { libraryPath?: string; nthread?: number } = {}) {}
+
+  available(): { ok: true } | { ok: false; reason: string } {
+    return xgboostAvailability(this.options.libraryPath)
+  }
+
+  /**
+   * Fits `rounds` boosting rounds on `data` with one label per row, each one of `signature.classes`.
+   * Throws SIGNATURE_MISMATCH for missing columns or a label count that is not the row count,
+   * PARAMETER_INVALID for an unknown label, INSUFFICIENT_DATA without rows or with fewer than two classes,
+   * DEPENDENCY_MISSING without libxgboost.
+   */
+  async fit(
+    data: TabularBatch,
+    labels: string[],
+    options: { signature: ClassificationSignature; seed: number; params?: Record<string, unknown> },
+  ): Promise<ClassificationModel> {
+    const library = loadXgboost(this.options.libraryPath)
+    const { signature } = options
+    checkTabular(data, signature)
+    if (labels.length !== data.n)
+      throw new AirlakeError('SIGNATURE_MISMATCH', `${labels.length} labels for ${data.n} rows`)
+    const K = signature.classes.length
+    if (data.n === 0 || K < 2)
+      throw new AirlakeError(
+        'INSUFFICIENT_DATA',
+        `xgboost needs rows and at least two classes, got ${data.n} rows and ${K} classes`,
+      )
+    const p = { ...DEFAULTS, ...((options.params ?? {}) as XgboostClassificationParams) }
+    if (!Number.isInteger(p.rounds) || p.rounds < 1)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `xgboost rounds must be a whole number >= 1, got ${p.rounds}`,
+      )
+    const classIndex = new Map(signature.classes.map((c, k) => [c, k]))
+    const y = Float32Array.from(labels, (label, i) => {
+      const k = classIndex.get(label)
+      if (k === undefined) {
+        throw new AirlakeError(
+          'PARAMETER_INVALID',
+          `row ${i} has label ${JSON.stringify(label)}; the signature's classes are ${signature.classes.join(', ')}`,
+        )
+      }
+      return k
+    })
+    const encoding = fitTabularEncoding(data, signature)
+    const m = encodeTabular(data, encoding, { missing: 'nan' })
+    const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
+    const train = library.dmatrix(Float32Array.from(m.x), m.n, m.d, { values: y, columns: 1 })
+    try {
+      const booster = library.booster([train], {
+        ...(K > 2 ? { objective: 'multi:softprob', num_class: K } : { objective: 'binary:logistic' }),
+        tree_method: 'hist',
+        eta: p.learningRate,
+        max_depth: p.maxDepth,
+        min_child_weight: p.minChildWeight,
+        subsample: p.subsample,
+        colsample_bytree: p.colsampleBytree,
+        lambda: p.lambda,
+        seed: options.seed,
+        nthread,
+        verbosity: 0,
+      })
+      try {
+        for (let round = 0; round < p.rounds; round++) library.updateOneIter(booster, round, train)
+      } catch (error) {
+        library.freeBooster(booster)
+        throw error
+      }
+      return new XgboostClassificationModel(signature, library, booster, encoding, {
+        ...p,
+        nthread,
+        features: tabularFeatureNames(encoding),
+      })
+    } finally {
+      library.freeDMatrix(train)
+    }
+  }
+
+  async load(artifact: ModelArtifact): Promise<ClassificationModel> {
+    const library = loadXgboost(this.options.libraryPath)
+    if (artifact.algorithm !== this.algorithm || artifact.format !== FORMAT) {
+      throw new AirlakeError(
+        'BAD_REQUEST',
+        `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
+      )
+    }
+    if (artifact.signature.task !== 'classification')
+      throw new AirlakeError('BAD_REQUEST', 'the artifact is not a classification model')
+    const bytes = artifact.files['model.ubj']
+    const json = artifact.files['model.json']
+    if (bytes === undefined || json === undefined)
+      throw new AirlakeError('BAD_REQUEST', 'the xgboost artifact needs model.ubj and model.json')
+    const meta = JSON.parse(new TextDecoder().decode(json)) as { encoding?: TabularEncoding }
+    if (meta.encoding?.version !== 1)
+      throw new AirlakeError('BAD_REQUEST', 'the xgboost artifact has no tabular encoding; retrain the model')
+    const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
+    const booster = library.load(bytes, { nthread })
+    return new XgboostClassificationModel(
+      artifact.signature,
+      library,
+      booster,
+      meta.encoding,
+      artifact.params,
+    )
+  }
+}
