@@ -6,7 +6,8 @@
  * - hourly NOx next to a Swiss motorway (2004): window 168 h, horizon 24 h, chronological 80/20;
  *   target: the best model's MAE at most 0.75x seasonal naive's.
  * - the 5-second WSN temperature series (8 motes, pooled): window 60, horizon 15 steps, 80/20 per mote;
- *   every model against persistence.
+ *   every model against persistence, as shipped and with the data set's labelled "introduced events" left
+ *   out (they sit in the training parts).
  *
  * `--quick` trains ridge and a short XGBoost only (plus the baselines) and uses two motes.
  */
@@ -58,8 +59,8 @@ function noxTask(): Task {
 }
 
 /** WSN temperature, 60 -> 15 steps of 5 s, each mote split 0.8 and the splits pooled. */
-function wsnTask(motes: number): Task {
-  const readings = loadWsnReadings().filter((r) => r.measure === 'temperature')
+function wsnTask(motes: number, withoutEvents: boolean): Task {
+  const readings = loadWsnReadings({ withoutEvents }).filter((r) => r.measure === 'temperature')
   const devices = [...new Set(readings.map((r) => r.deviceId))].sort().slice(0, motes)
   const parts = devices.map((device) => {
     const grid = resampleToGrid(
@@ -75,7 +76,7 @@ function wsnTask(motes: number): Task {
     })
   })
   return {
-    label: `WSN temperature 60->15 (${devices.length} motes)`,
+    label: `WSN temperature 60->15 (${devices.length} motes${withoutEvents ? ', introduced events left out' : ''})`,
     unit: '°C',
     signature: { task: 'forecast', measure: 'temperature', window: 60, horizon: 15, stepMs: WSN_STEP_MS },
     train: pool(parts.map((p) => p.train)),
@@ -185,35 +186,40 @@ function results(
 export async function run(options: BenchOptions = {}): Promise<BenchResult[]> {
   const trainers = await forecastTrainers(silentLogger)
   const algorithms = options.quick ? ['ridge', 'xgboost'] : ['ridge', 'xgboost', 'mlp', 'lstm']
-  const params: Record<string, Record<string, unknown>> = options.quick ? { xgboost: { rounds: 80 } } : {}
+  const params: Record<string, Record<string, unknown>> = options.quick ? { xgboost: { rounds: 40 } } : {}
 
   const nox = noxTask()
   const noxOutcome = await evaluateTask(nox, trainers, algorithms, params)
-  const wsn = wsnTask(options.quick ? 2 : 8)
-  const wsnOutcome = await evaluateTask(wsn, trainers, algorithms, params)
-
-  const out = [
-    ...results(nox, noxOutcome, 'seasonal-naive', { ratio: 0.75 }),
-    ...results(wsn, wsnOutcome, 'persistence'),
-  ]
-  const persistence = wsnOutcome.evaluation.models.find((m) => m.algorithm === 'persistence')!
-  const bestWsn = wsnOutcome.evaluation.models
-    .filter((m) => m.role === 'candidate')
-    .sort((a, b) => a.metrics.mae - b.metrics.mae)[0]
-  if (bestWsn) {
-    const wins = persistence.metrics.mae <= bestWsn.metrics.mae
-    out.push({
-      name: `${wsn.label}: best model (${bestWsn.algorithm}) against persistence`,
-      figure: bestWsn.metrics.mae,
-      unit: wsn.unit,
-      baseline: { name: 'persistence', figure: persistence.metrics.mae },
-      ratio: bestWsn.metrics.mae / persistence.metrics.mae,
-      target: 'report honestly',
-      notes: wins
-        ? 'persistence wins: at 5 s the temperature barely moves within 75 s and sensor noise dominates the change; ' +
-          'what would beat it is a smoothed level (mean of the last few values) or a model on a coarser grid (1 min), not more capacity'
-        : `${bestWsn.algorithm} beats persistence by ${((1 - bestWsn.metrics.mae / persistence.metrics.mae) * 100).toFixed(1)} %`,
-    })
+  const out = results(nox, noxOutcome, 'seasonal-naive', { ratio: 0.75 })
+  // The WSN training parts hold the data set's "introduced events" (motes heated to 56 °C, humidified),
+  // the test parts hardly any: scored as shipped, and again with the labelled event rows left out.
+  for (const withoutEvents of [false, true]) {
+    const wsn = wsnTask(options.quick ? 2 : 8, withoutEvents)
+    const outcome = await evaluateTask(wsn, trainers, algorithms, params)
+    out.push(...results(wsn, outcome, 'persistence'), versusPersistence(wsn, outcome.evaluation))
   }
   return out
+}
+
+/** The best candidate against persistence, with what would beat persistence when it wins. */
+function versusPersistence(task: Task, evaluation: Evaluation): BenchResult {
+  const persistence = evaluation.models.find((m) => m.algorithm === 'persistence')!
+  const best = evaluation.models
+    .filter((m) => m.role === 'candidate')
+    .sort((a, b) => a.metrics.mae - b.metrics.mae)[0]!
+  const ratio = best.metrics.mae / persistence.metrics.mae
+  return {
+    name: `${task.label}: best model (${best.algorithm}) against persistence`,
+    figure: best.metrics.mae,
+    unit: task.unit,
+    baseline: { name: 'persistence', figure: persistence.metrics.mae },
+    ratio,
+    target: 'report honestly',
+    notes:
+      ratio >= 1
+        ? 'persistence wins: over 75 s the temperature barely moves (MAE 0.025 °C, near the sensor resolution) and the ' +
+          'models learn from heating episodes the test part lacks; what would beat it: a smoothed level (mean of the ' +
+          'last values), a coarser grid (1 min) and a loss robust to such episodes, rather than more capacity'
+        : `${best.algorithm} beats persistence by ${((1 - ratio) * 100).toFixed(1)} %`,
+  }
 }

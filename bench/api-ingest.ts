@@ -26,7 +26,15 @@ function ndjsonBodies(count: number): string[] {
     const lines: string[] = []
     for (let m = b * MINUTES_PER_BODY; m < (b + 1) * MINUTES_PER_BODY; m++) {
       for (let d = 0; d < DEVICES; d++) {
-        const readings = [1, 21 + (d % 7) / 10, 40 + (m % 11), 101.2, 50 + ((m + d) % 90), 600 + (m % 300), 0.8]
+        const readings = [
+          1,
+          21 + (d % 7) / 10,
+          40 + (m % 11),
+          101.2,
+          50 + ((m + d) % 90),
+          600 + (m % 300),
+          0.8,
+        ]
         lines.push(JSON.stringify({ devid: `batch-${d}`, ts: START_S + m * 60 + 7, readings }))
       }
     }
@@ -35,7 +43,7 @@ function ndjsonBodies(count: number): string[] {
 }
 
 export async function run({ quick = false }: BenchOptions): Promise<BenchResult[]> {
-  const requests = quick ? 30 : 170
+  const requests = quick ? 16 : 170
   const repeats = quick ? 1 : 3
   const bodies = ndjsonBodies(requests)
   const batches: Reading[][] = bodies.map((body) =>
@@ -57,7 +65,8 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
           concurrency: 4,
           requests,
         })
-        if (result.statuses['200'] !== requests) throw new Error(`batches failed: ${JSON.stringify(result.statuses)}`)
+        if (result.statuses['200'] !== requests)
+          throw new Error(`batches failed: ${JSON.stringify(result.statuses)}`)
         const stored = await f.store.countReadings()
         if (stored !== rows.length) throw new Error(`stored ${stored} readings of ${rows.length}`)
         seconds.api.push(requests / result.rate)

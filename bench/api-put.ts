@@ -117,7 +117,11 @@ export function vendorBodies(count: number, devices = 200): string[] {
   return Array.from({ length: count }, (_, i) => {
     const minute = Math.floor(i / devices)
     const values = [1, 21 + (i % 7) / 10, 40 + (i % 11), 101.2, 50 + (i % 90), 600 + (i % 300), 0.8]
-    return JSON.stringify({ devid: `put-${i % devices}`, ts: start + minute * 60 + (i % 60), readings: values })
+    return JSON.stringify({
+      devid: `put-${i % devices}`,
+      ts: start + minute * 60 + (i % 60),
+      readings: values,
+    })
   })
 }
 
@@ -140,7 +144,9 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
   const latencies = { api: [] as number[], bare: [] as number[] }
   for (let i = 0; i < repeats; i++) {
     const bare = Fastify({ logger: false })
-    bare.put('/sensorsdata', async (request, reply) => reply.code(201).send({ stored: 6, body: request.body !== undefined }))
+    bare.put('/sensorsdata', async (request, reply) =>
+      reply.code(201).send({ stored: 6, body: request.body !== undefined }),
+    )
     try {
       const result = await loadTest({
         port: await listen(bare),

@@ -154,7 +154,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
   const results: BenchResult[] = []
   const dir = await mkdtemp(join(tmpdir(), 'airlake-bench-store-ingest-'))
   try {
-    const rows = syntheticReadings(quick ? 50 : 500, quick ? 1000 : 1667)
+    const rows = syntheticReadings(quick ? 40 : 500, quick ? 500 : 1667)
     const storeSeconds: number[] = []
     const rawSeconds: number[] = []
     for (let i = 0; i < repeats; i++) {
@@ -180,7 +180,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
   }
   const schemas: string[] = []
   try {
-    const rows = syntheticReadings(quick ? 20 : 200, quick ? 1000 : 1667)
+    const rows = syntheticReadings(quick ? 20 : 200, quick ? 500 : 1667)
     const storeSeconds: number[] = []
     const rawSeconds: number[] = []
     for (let i = 0; i < repeats; i++) {

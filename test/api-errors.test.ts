@@ -47,18 +47,78 @@ const BAD_PUTS: Array<[string, string, string, RegExp]> = [
   ['a missing devid', `{"ts":${ts},"readings":[1,2,3,4,5,6,7]}`, 'READING_INVALID', /"devid" is missing/],
   ['a missing ts', '{"devid":"d1","readings":[1,2,3,4,5,6,7]}', 'READING_INVALID', /"ts" is missing/],
   ['missing readings', `{"devid":"d1","ts":${ts}}`, 'READING_INVALID', /"readings" is missing/],
-  ['6 readings', `{"devid":"d1","ts":${ts},"readings":[1,21,40,101,50,600]}`, 'READING_INVALID', /7 numbers.*got 6 values/],
-  ['8 readings', `{"devid":"d1","ts":${ts},"readings":[1,21,40,101,50,600,1,2]}`, 'READING_INVALID', /7 numbers.*got 8 values/],
-  ['readings not a list', `{"devid":"d1","ts":${ts},"readings":"1,2"}`, 'READING_INVALID', /list of 7 numbers/],
-  ['a non-number', `{"devid":"d1","ts":${ts},"readings":[1,21,"warm",101,50,600,1]}`, 'READING_INVALID', /readings\[2\] \(humidity\)/],
-  ['a null value', `{"devid":"d1","ts":${ts},"readings":[1,21,null,101,50,600,1]}`, 'READING_INVALID', /finite number/],
-  ['a boolean value', `{"devid":"d1","ts":${ts},"readings":[1,true,40,101,50,600,1]}`, 'READING_INVALID', /finite number/],
-  ['an unparsable ts', '{"devid":"d1","ts":"yesterday","readings":[1,21,40,101,50,600,1]}', 'TIME_INVALID', /RFC 1123/],
-  ['a ts in ms', '{"devid":"d1","ts":1675769359000,"readings":[1,21,40,101,50,600,1]}', 'TIME_INVALID', /unix seconds/],
-  ['a device id with a space', `{"devid":"d 1","ts":${ts},"readings":[1,21,40,101,50,600,1]}`, 'READING_INVALID', /devid must be 1–64/],
-  ['an empty device id', `{"devid":"","ts":${ts},"readings":[1,21,40,101,50,600,1]}`, 'READING_INVALID', /devid must be 1–64/],
-  ['a 65-character device id', `{"devid":"${'a'.repeat(65)}","ts":${ts},"readings":[1,21,40,101,50,600,1]}`, 'READING_INVALID', /devid/],
-  ['a device id with a slash', `{"devid":"a/b","ts":${ts},"readings":[1,21,40,101,50,600,1]}`, 'READING_INVALID', /devid/],
+  [
+    '6 readings',
+    `{"devid":"d1","ts":${ts},"readings":[1,21,40,101,50,600]}`,
+    'READING_INVALID',
+    /7 numbers.*got 6 values/,
+  ],
+  [
+    '8 readings',
+    `{"devid":"d1","ts":${ts},"readings":[1,21,40,101,50,600,1,2]}`,
+    'READING_INVALID',
+    /7 numbers.*got 8 values/,
+  ],
+  [
+    'readings not a list',
+    `{"devid":"d1","ts":${ts},"readings":"1,2"}`,
+    'READING_INVALID',
+    /list of 7 numbers/,
+  ],
+  [
+    'a non-number',
+    `{"devid":"d1","ts":${ts},"readings":[1,21,"warm",101,50,600,1]}`,
+    'READING_INVALID',
+    /readings\[2\] \(humidity\)/,
+  ],
+  [
+    'a null value',
+    `{"devid":"d1","ts":${ts},"readings":[1,21,null,101,50,600,1]}`,
+    'READING_INVALID',
+    /finite number/,
+  ],
+  [
+    'a boolean value',
+    `{"devid":"d1","ts":${ts},"readings":[1,true,40,101,50,600,1]}`,
+    'READING_INVALID',
+    /finite number/,
+  ],
+  [
+    'an unparsable ts',
+    '{"devid":"d1","ts":"yesterday","readings":[1,21,40,101,50,600,1]}',
+    'TIME_INVALID',
+    /RFC 1123/,
+  ],
+  [
+    'a ts in ms',
+    '{"devid":"d1","ts":1675769359000,"readings":[1,21,40,101,50,600,1]}',
+    'TIME_INVALID',
+    /unix seconds/,
+  ],
+  [
+    'a device id with a space',
+    `{"devid":"d 1","ts":${ts},"readings":[1,21,40,101,50,600,1]}`,
+    'READING_INVALID',
+    /devid must be 1–64/,
+  ],
+  [
+    'an empty device id',
+    `{"devid":"","ts":${ts},"readings":[1,21,40,101,50,600,1]}`,
+    'READING_INVALID',
+    /devid must be 1–64/,
+  ],
+  [
+    'a 65-character device id',
+    `{"devid":"${'a'.repeat(65)}","ts":${ts},"readings":[1,21,40,101,50,600,1]}`,
+    'READING_INVALID',
+    /devid/,
+  ],
+  [
+    'a device id with a slash',
+    `{"devid":"a/b","ts":${ts},"readings":[1,21,40,101,50,600,1]}`,
+    'READING_INVALID',
+    /devid/,
+  ],
   ['an array body', '[1,2,3]', 'READING_INVALID', /JSON object/],
   ['a string body', '"hello"', 'READING_INVALID', /JSON object/],
 ]
@@ -83,7 +143,12 @@ describe('PUT /sensorsdata with bad input', () => {
 
   test('JSON under another content type is read; XML is answered 400 and kept', async () => {
     const xml = '<reading devid="d1"/>'
-    const response = await f.app.inject({ method: 'PUT', url: '/sensorsdata', headers: { ...headers, 'content-type': 'application/xml' }, payload: xml })
+    const response = await f.app.inject({
+      method: 'PUT',
+      url: '/sensorsdata',
+      headers: { ...headers, 'content-type': 'application/xml' },
+      payload: xml,
+    })
     assert.equal(response.statusCode, 400)
     assert.equal((await f.store.listRejections({ limit: 1 }))[0]?.payload, xml)
     await nothingStored()
@@ -92,7 +157,12 @@ describe('PUT /sensorsdata with bad input', () => {
   test('a body over the limit is 413 PAYLOAD_TOO_LARGE and stores nothing', async () => {
     const payload = `{"devid":"d1","ts":${ts},"readings":[1,21,40,101,50,600,1],"pad":"${'x'.repeat(5000)}"}`
     for (const url of ['/sensorsdata', '/sensorsdata/batch']) {
-      const response = await f.app.inject({ method: url.endsWith('batch') ? 'POST' : 'PUT', url, headers, payload })
+      const response = await f.app.inject({
+        method: url.endsWith('batch') ? 'POST' : 'PUT',
+        url,
+        headers,
+        payload,
+      })
       assert.equal(response.statusCode, 413)
       assert.equal(response.json().error.code, 'PAYLOAD_TOO_LARGE')
       assert.match(response.json().error.message, /4 KiB/)
@@ -123,7 +193,8 @@ describe('POST /sensorsdata/batch with bad input', () => {
       method: 'POST',
       url: '/sensorsdata/batch',
       headers,
-      payload: '[{"devid":"d1","ts":"never","readings":[1,2,3,4,5,6,7]},{"time":1,"device":"d 2","measure":"iaq","value":1}]',
+      payload:
+        '[{"devid":"d1","ts":"never","readings":[1,2,3,4,5,6,7]},{"time":1,"device":"d 2","measure":"iaq","value":1}]',
     })
     assert.equal(response.statusCode, 200)
     assert.deepEqual(
@@ -160,13 +231,25 @@ describe('GET query parameters', () => {
     })
   }
 
-  test("a token of another query (another device) is refused, not followed", async () => {
+  test('a token of another query (another device) is refused, not followed', async () => {
     await f.store.writeReadings(
-      [0, 1, 2].map((m) => ({ deviceId: 'tok', time: Date.UTC(2023, 0, 1, 0, m), measure: 'iaq', value: m, source: 'test' })),
+      [0, 1, 2].map((m) => ({
+        deviceId: 'tok',
+        time: Date.UTC(2023, 0, 1, 0, m),
+        measure: 'iaq',
+        value: m,
+        source: 'test',
+      })),
     )
-    const first = (await f.app.inject({ method: 'GET', url: '/sensorsdata?device=tok&limit=1', headers })).json()
+    const first = (
+      await f.app.inject({ method: 'GET', url: '/sensorsdata?device=tok&limit=1', headers })
+    ).json()
     assert.ok(first.ExecutionInfo.NextToken)
-    const other = await f.app.inject({ method: 'GET', url: `/sensorsdata?device=tok2&limit=1&nextToken=${first.ExecutionInfo.NextToken}`, headers })
+    const other = await f.app.inject({
+      method: 'GET',
+      url: `/sensorsdata?device=tok2&limit=1&nextToken=${first.ExecutionInfo.NextToken}`,
+      headers,
+    })
     assert.equal(other.statusCode, 400)
     assert.match(other.json().error.message, /another query/)
     await f.store.deleteReadingsBefore(Date.UTC(2100, 0, 1))
@@ -189,8 +272,12 @@ describe('API keys on every route', () => {
         const response = await f.app.inject({
           method: method as 'GET',
           url,
-          headers: key === undefined ? { 'content-type': 'application/json' } : { 'x-api-key': key, 'content-type': 'application/json' },
-          payload: method === 'GET' ? undefined : '{"devid":"d1","ts":1675769359,"readings":[1,21,40,101,50,600,1]}',
+          headers:
+            key === undefined
+              ? { 'content-type': 'application/json' }
+              : { 'x-api-key': key, 'content-type': 'application/json' },
+          payload:
+            method === 'GET' ? undefined : '{"devid":"d1","ts":1675769359,"readings":[1,21,40,101,50,600,1]}',
         })
         assert.equal(response.statusCode, 401, `${method} ${url} with ${key}`)
         assert.equal(response.json().error.code, 'UNAUTHORIZED')
@@ -242,7 +329,10 @@ describe('overload', () => {
       payload: '{"devid":"busy","ts":1675769359,"readings":[1,21,40,101,50,600,1]}',
     })
     assert.equal(accepted.statusCode, 201)
-    assert.match((await f.app.inject({ method: 'GET', url: '/metrics' })).body, /^airlake_http_requests_shed_total [1-9]/m)
+    assert.match(
+      (await f.app.inject({ method: 'GET', url: '/metrics' })).body,
+      /^airlake_http_requests_shed_total [1-9]/m,
+    )
   })
 })
 
@@ -267,11 +357,20 @@ test('no bad input produces a 500', async () => {
       ['POST', '/sensorsdata/batch'],
     ] as const) {
       const response = await f.app.inject({ method, url, headers, payload })
-      assert.ok(response.statusCode < 500, `${method} ${url} ${JSON.stringify(payload.slice(0, 40))}: ${response.statusCode} ${response.body}`)
+      assert.ok(
+        response.statusCode < 500,
+        `${method} ${url} ${JSON.stringify(payload.slice(0, 40))}: ${response.statusCode} ${response.body}`,
+      )
       assert.ok(response.json().error || response.json().received !== undefined)
     }
   }
-  for (const query of ['device=d1&measure=', 'device=d1&measure=1abc', 'device=d1&limit=abc', 'device=d1&from=1e30', 'device=&from=1']) {
+  for (const query of [
+    'device=d1&measure=',
+    'device=d1&measure=1abc',
+    'device=d1&limit=abc',
+    'device=d1&from=1e30',
+    'device=&from=1',
+  ]) {
     const response = await f.app.inject({ method: 'GET', url: `/sensorsdata?${query}`, headers })
     assert.ok(response.statusCode < 500, `${query}: ${response.body}`)
   }

@@ -14,6 +14,12 @@ const T0 = Date.UTC(2023, 1, 7, 11, 29)
 const VENDOR_BODY =
   '{"devid":"7BB92D02D696C5C5","id":630538,"readings":[1,25.2173,51.5724,100.9000,132,862.3662,1.1371],"ts":"Tue, 07 Feb 2023 11:29:19 GMT"}'
 
+interface Envelope {
+  Records: string[][]
+  Metadata: { ColumnName: string[] }
+  ExecutionInfo: { NextToken: string | null }
+}
+
 describe('the readings API on PostgreSQL', { skip }, () => {
   let f: ApiFixture
   let headers: Record<string, string>
@@ -23,7 +29,7 @@ describe('the readings API on PostgreSQL', { skip }, () => {
   })
   after(() => f?.close())
 
-  const get = async (url: string) => {
+  const get = async (url: string): Promise<Envelope> => {
     const response = await f.app.inject({ method: 'GET', url, headers })
     assert.equal(response.statusCode, 200, response.body)
     return response.json()
@@ -74,7 +80,7 @@ describe('the readings API on PostgreSQL', { skip }, () => {
       // A newer minute and a rewrite of an older one arrive between every two pages.
       const writes = [line(1000 + arrivals, 1), line(arrivals % minutes, 99)]
       arrivals++
-      const [page] = await Promise.all([
+      const [page]: [Envelope, unknown] = await Promise.all([
         get(`/sensorsdata?device=${device}&limit=6${token ? `&nextToken=${token}` : ''}`),
         f.app.inject({
           method: 'POST',
@@ -83,7 +89,7 @@ describe('the readings API on PostgreSQL', { skip }, () => {
           payload: `[${writes.join(',')}]`,
         }),
       ])
-      served.push(...page.Records.map((r: string[]) => r[0]))
+      served.push(...page.Records.map((r) => r[0]!))
       token = page.ExecutionInfo.NextToken
     } while (token !== null)
     assert.equal(new Set(served).size, served.length, 'no minute served twice')

@@ -47,9 +47,14 @@ describe('PUT /sensorsdata then GET /sensorsdata', () => {
     })
     assert.equal(get.statusCode, 200)
     const envelope = get.json()
-    assert.match(envelope.ExecutionInfo.LastQueryId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    assert.match(
+      envelope.ExecutionInfo.LastQueryId,
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    )
     assert.deepEqual(envelope, {
-      Records: [['2023-02-07 11:29:00.000000000', '25.2173', '51.5724', '100.9', '132', '862.3662', '1.1371']],
+      Records: [
+        ['2023-02-07 11:29:00.000000000', '25.2173', '51.5724', '100.9', '132', '862.3662', '1.1371'],
+      ],
       Metadata: {
         SourceName: 'airlake',
         SourceType: 'SensorsData',
@@ -57,10 +62,17 @@ describe('PUT /sensorsdata then GET /sensorsdata', () => {
         ColumnName: ['time', 'temperature', 'humidity', 'pressure', 'iaq', 'co2', 'voc'],
         ColumnType: ['timestamp', 'float', 'float', 'float', 'float', 'float', 'float'],
       },
-      ExecutionInfo: { LastQueryId: envelope.ExecutionInfo.LastQueryId, NextTokenConsumed: 0, NextToken: null },
+      ExecutionInfo: {
+        LastQueryId: envelope.ExecutionInfo.LastQueryId,
+        NextTokenConsumed: 0,
+        NextToken: null,
+      },
     })
 
-    const bronze = (await lakeText(f.lake, 'bronze/http/')).trim().split('\n').map((line) => JSON.parse(line))
+    const bronze = (await lakeText(f.lake, 'bronze/http/'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     const line = bronze.find((l) => l.raw === VENDOR_BODY)
     assert.ok(line, 'the exact raw body is in bronze')
     assert.equal(line.rows.length, 6)
@@ -83,14 +95,22 @@ describe('PUT /sensorsdata then GET /sensorsdata', () => {
       assert.equal(put.statusCode, 201, put.body)
       assert.equal(put.json().time, '2023-02-07T11:29:00.000Z')
     }
-    const get = await f.app.inject({ method: 'GET', url: `/sensorsdata?device=${device}&measure=iaq`, headers })
+    const get = await f.app.inject({
+      method: 'GET',
+      url: `/sensorsdata?device=${device}&measure=iaq`,
+      headers,
+    })
     assert.deepEqual(get.json().Records, [['2023-02-07 11:29:00.000000000', '40']])
     assert.deepEqual(get.json().Metadata.ColumnName, ['time', 'iaq'])
     assert.equal(await f.store.countReadings({ deviceId: device }), 6)
   })
 
   test('measure narrows the columns, in the order asked', async () => {
-    const get = await f.app.inject({ method: 'GET', url: `/sensorsdata?device=${DEVICE}&measure=co2,temperature`, headers })
+    const get = await f.app.inject({
+      method: 'GET',
+      url: `/sensorsdata?device=${DEVICE}&measure=co2,temperature`,
+      headers,
+    })
     assert.equal(get.statusCode, 200)
     assert.deepEqual(get.json().Metadata.ColumnName, ['time', 'co2', 'temperature'])
     assert.deepEqual(get.json().Records, [['2023-02-07 11:29:00.000000000', '862.3662', '25.2173']])
@@ -113,13 +133,18 @@ describe('paging', () => {
   before(async () => {
     const rows: Reading[] = []
     for (let m = 0; m < minutes; m++) {
-      for (const measure of ['temperature', 'humidity', 'iaq']) rows.push(reading(device, T0 + m * MINUTE, measure, m))
+      for (const measure of ['temperature', 'humidity', 'iaq'])
+        rows.push(reading(device, T0 + m * MINUTE, measure, m))
     }
     await f.store.writeReadings(rows)
   })
 
   async function page(query: string) {
-    const response = await f.app.inject({ method: 'GET', url: `/sensorsdata?device=${device}&${query}`, headers })
+    const response = await f.app.inject({
+      method: 'GET',
+      url: `/sensorsdata?device=${device}&${query}`,
+      headers,
+    })
     assert.equal(response.statusCode, 200, response.body)
     return response.json()
   }
@@ -172,7 +197,12 @@ describe('paging', () => {
     const body = await page(`from=${T0 / 1000 + 120}&to=${T0 / 1000 + 300}`)
     assert.deepEqual(
       body.Records.map((r: string[]) => r[0]),
-      ['2023-02-07 11:34:00.000000000', '2023-02-07 11:33:00.000000000', '2023-02-07 11:32:00.000000000', '2023-02-07 11:31:00.000000000'],
+      [
+        '2023-02-07 11:34:00.000000000',
+        '2023-02-07 11:33:00.000000000',
+        '2023-02-07 11:32:00.000000000',
+        '2023-02-07 11:31:00.000000000',
+      ],
     )
   })
 })
@@ -203,7 +233,9 @@ describe('GET /predictions', () => {
       ['2023-02-07 11:31:00.000000000', null, '102', null],
       ['2023-02-07 11:30:00.000000000', '101', null, null],
     ])
-    const one = (await f.app.inject({ method: 'GET', url: `/predictions?device=${DEVICE}&measure=iaq~2`, headers })).json()
+    const one = (
+      await f.app.inject({ method: 'GET', url: `/predictions?device=${DEVICE}&measure=iaq~2`, headers })
+    ).json()
     assert.deepEqual(one.Records, [['2023-02-07 11:31:00.000000000', '102']])
   })
 })
@@ -215,12 +247,19 @@ describe('POST /sensorsdata/batch', () => {
       '{"time":"2023-02-07T12:01:00Z","device":"batch-1","measure":"iaq","value":55}',
       '{ "time": 1675771320, "device": "batch-2", "measure": "pm25", "value": "12.5" }',
     ]
-    const response = await f.app.inject({ method: 'POST', url: '/sensorsdata/batch', headers, payload: `[${items.join(',\n')}]` })
+    const response = await f.app.inject({
+      method: 'POST',
+      url: '/sensorsdata/batch',
+      headers,
+      payload: `[${items.join(',\n')}]`,
+    })
     assert.equal(response.statusCode, 200)
     assert.deepEqual(response.json(), { received: 3, accepted: 3, rejected: 0, stored: 8, errors: [] })
     const bronze = await lakeText(f.lake, 'bronze/http/')
     for (const item of items) assert.ok(bronze.includes(JSON.stringify(item)), `bronze keeps ${item}`)
-    const iaq = (await f.app.inject({ method: 'GET', url: '/sensorsdata?device=batch-1&measure=iaq', headers })).json()
+    const iaq = (
+      await f.app.inject({ method: 'GET', url: '/sensorsdata?device=batch-1&measure=iaq', headers })
+    ).json()
     assert.deepEqual(iaq.Records, [
       ['2023-02-07 12:01:00.000000000', '55'],
       ['2023-02-07 12:00:00.000000000', '50'],
@@ -267,8 +306,14 @@ describe('operations', () => {
     assert.equal(response.statusCode, 200)
     assert.match(response.headers['content-type'] as string, /^text\/plain/)
     const text = response.body
-    assert.match(text, /^airlake_http_requests_total\{method="PUT",route="\/sensorsdata",status="201"\} \d+$/m)
-    assert.match(text, /^airlake_http_request_duration_seconds_bucket\{method="GET",route="\/sensorsdata",le="\+Inf"\} \d+$/m)
+    assert.match(
+      text,
+      /^airlake_http_requests_total\{method="PUT",route="\/sensorsdata",status="201"\} \d+$/m,
+    )
+    assert.match(
+      text,
+      /^airlake_http_request_duration_seconds_bucket\{method="GET",route="\/sensorsdata",le="\+Inf"\} \d+$/m,
+    )
     const stored = /^airlake_readings_stored_total\{source="http"\} (\d+)$/m.exec(text)
     assert.ok(stored && Number(stored[1]) >= 6 + 24 + 8 + 1)
     assert.match(text, /^airlake_rejections_total\{source="http",code="READING_IMPOSSIBLE"\} [1-9]\d*$/m)
@@ -293,7 +338,11 @@ describe('operations', () => {
     for (const [path, method] of documented) {
       assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`)
     }
-    assert.deepEqual(doc.components.securitySchemes.apiKey, { type: 'apiKey', in: 'header', name: 'x-api-key' })
+    assert.deepEqual(doc.components.securitySchemes.apiKey, {
+      type: 'apiKey',
+      in: 'header',
+      name: 'x-api-key',
+    })
     const put = doc.paths['/sensorsdata'].put
     assert.deepEqual(put.requestBody.content['application/json'].schema.required, ['devid', 'ts', 'readings'])
     assert.equal(put.requestBody.content['application/json'].schema.properties.readings.minItems, 7)
@@ -304,6 +353,28 @@ describe('operations', () => {
     const docs = await f.app.inject({ method: 'GET', url: '/docs/' })
     assert.equal(docs.statusCode, 200)
     assert.match(docs.body, /swagger/i)
+  })
+
+  test('the default body limit is 1 MiB: a batch just under it is read, one byte over is 413', async () => {
+    const line = '{"time":"2023-03-01T00:00:00Z","device":"limit","measure":"iaq","value":1}'
+    const under = `${line}\n${' '.repeat(1024 * 1024 - line.length - 2)}\n`
+    const read = await f.app.inject({
+      method: 'POST',
+      url: '/sensorsdata/batch',
+      headers: { ...headers, 'content-type': 'application/x-ndjson' },
+      payload: under,
+    })
+    assert.equal(read.statusCode, 200, read.body)
+    assert.equal(read.json().stored, 1)
+    const over = await f.app.inject({
+      method: 'POST',
+      url: '/sensorsdata/batch',
+      headers: { ...headers, 'content-type': 'application/x-ndjson' },
+      payload: `${under} `,
+    })
+    assert.equal(over.statusCode, 413)
+    assert.equal(over.json().error.code, 'PAYLOAD_TOO_LARGE')
+    assert.match(over.json().error.message, /1 MiB/)
   })
 
   test('/healthz and /readyz answer without a key', async () => {

@@ -4,7 +4,8 @@
  * "now" and a new forecast arrive without a reload, promote a model, read the pipelines page, use it at
  * phone width, and be sent back to the key prompt when the key stops working; on a server without the
  * registry and pipeline routes, see those parts marked "not available". No console errors allowed but
- * those the test provokes (401s of a refused key, the live feed cut by the server). Screenshots go to test-artifacts/; the device view also to docs/screenshot.png.
+ * those the test provokes (401s of a refused key, the live feed cut by the server). Screenshots go to
+ * test-artifacts/; the device view also to docs/screenshot.png (the README's).
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -12,6 +13,7 @@ import { copyFileSync, existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import type { Page } from 'playwright-core'
 import { type ApiFixture, openApiFixture } from './api-fixture.js'
 import { type BrowserSession, browserUnavailable, openBrowser } from './support/browser.js'
 import {
@@ -31,6 +33,21 @@ function ensureDashboardBuilt(): void {
   if (existsSync('web/dist/index.html')) return
   const build = spawnSync('npm', ['run', 'build:web'], { stdio: 'inherit' })
   assert.equal(build.status, 0, 'npm run build:web failed')
+}
+
+/**
+ * Waits until the forecast measure's chart holds `field` (epoch ms, from the card's data attributes:
+ * `lastActual`, the newest actual; `forecastUntil`, how far its forecasts reach) at or after `atLeast`.
+ */
+function untilCard(page: Page, field: 'lastActual' | 'forecastUntil', atLeast: number) {
+  return page.waitForFunction(
+    ({ measure, field, atLeast }) =>
+      Number(
+        document.querySelector<HTMLElement>(`.measure-card[data-measure="${measure}"]`)?.dataset[field],
+      ) >= atLeast,
+    { measure: FORECAST_MEASURE, field, atLeast },
+    WAIT,
+  )
 }
 
 const skip = browserUnavailable()
@@ -113,15 +130,7 @@ describe('dashboard in Chromium', { skip, timeout: 90_000 }, () => {
     await page.locator(`[data-device="${MAIN_DEVICE}"] a`).click()
     const card = page.locator(`.measure-card[data-measure="${FORECAST_MEASURE}"]`)
     await card.locator('canvas').waitFor(WAIT)
-    await page.waitForFunction(
-      (measure) =>
-        Number(
-          document.querySelector<HTMLElement>(`.measure-card[data-measure="${measure}"]`)?.dataset
-            .forecastUntil,
-        ) > 0,
-      FORECAST_MEASURE,
-      WAIT,
-    )
+    await untilCard(page, 'forecastUntil', 1)
     const before = await card.evaluate((el: HTMLElement) => ({ ...el.dataset }))
     assert.ok(
       Number(before.forecastUntil) > Number(before.lastActual),
@@ -134,23 +143,8 @@ describe('dashboard in Chromium', { skip, timeout: 90_000 }, () => {
     await browser.screenshot('device-before')
 
     const sent = await server.sendNext()
-    await page.waitForFunction(
-      ({ measure, after }) =>
-        Number(
-          document.querySelector<HTMLElement>(`.measure-card[data-measure="${measure}"]`)?.dataset.lastActual,
-        ) >= after,
-      { measure: FORECAST_MEASURE, after: sent.time },
-      WAIT,
-    )
-    await page.waitForFunction(
-      ({ measure, after }) =>
-        Number(
-          document.querySelector<HTMLElement>(`.measure-card[data-measure="${measure}"]`)?.dataset
-            .forecastUntil,
-        ) > after,
-      { measure: FORECAST_MEASURE, after: Number(before.forecastUntil) },
-      WAIT,
-    )
+    await untilCard(page, 'lastActual', sent.time)
+    await untilCard(page, 'forecastUntil', Number(before.forecastUntil) + 1)
     await page.mouse.move(0, 0)
     const shot = await browser.screenshot('device')
     copyFileSync(shot, 'docs/screenshot.png')
@@ -162,14 +156,7 @@ describe('dashboard in Chromium', { skip, timeout: 90_000 }, () => {
       await page.locator('.live-status.live-live').waitFor(WAIT)
     })
     const later = await server.sendNext()
-    await page.waitForFunction(
-      ({ measure, after }) =>
-        Number(
-          document.querySelector<HTMLElement>(`.measure-card[data-measure="${measure}"]`)?.dataset.lastActual,
-        ) >= after,
-      { measure: FORECAST_MEASURE, after: later.time },
-      WAIT,
-    )
+    await untilCard(page, 'lastActual', later.time)
 
     await page.getByRole('button', { name: 'Day' }).click()
     await page.waitForFunction(
@@ -189,15 +176,16 @@ describe('dashboard in Chromium', { skip, timeout: 90_000 }, () => {
   it('promotes a model version from the models page', async () => {
     const { page } = browser
     await page.getByRole('link', { name: 'Models' }).click()
-    const model = `${MAIN_DEVICE}.${FORECAST_MEASURE}.ridge`
-    const card = page.locator(`[data-model="${model}"]`)
-    await card.waitFor(WAIT)
+    const card = page.locator(`[data-series="${MAIN_DEVICE}.${FORECAST_MEASURE}"]`)
     await card.locator('canvas').first().waitFor(WAIT)
-    const row = card.locator('tr[data-version="2"]')
-    await row.getByRole('combobox').selectOption('champion')
-    await row.getByRole('button', { name: 'Promote' }).click()
+    const v2 = card.locator(`tr[data-model="${MAIN_DEVICE}.${FORECAST_MEASURE}.ridge"][data-version="2"]`)
+    const v1 = card.locator(`tr[data-model="${MAIN_DEVICE}.${FORECAST_MEASURE}.ridge"][data-version="1"]`)
+    await v1.locator('.alias-champion').waitFor(WAIT)
+    await v2.getByRole('combobox').selectOption('champion')
+    await v2.getByRole('button', { name: 'Promote' }).click()
     await page.locator('.toast-success').filter({ hasText: 'v2 is now champion' }).waitFor(WAIT)
-    await card.locator('.card-head .alias-champion', { hasText: 'champion → v2' }).waitFor(WAIT)
+    await v2.locator('.alias-champion').waitFor(WAIT)
+    assert.equal(await v1.locator('.alias-champion').count(), 0, 'v1 is still champion')
     await page.locator('[data-selector]').first().waitFor(WAIT)
     await browser.screenshot('models', { fullPage: true })
   })

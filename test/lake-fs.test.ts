@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -68,6 +68,23 @@ describe('FsLake on disk', () => {
       ['part-0.parquet'],
       'no temporary file of ours is left',
     )
+  })
+
+  it('removes temporary files a crash left behind once they are an hour old, on the next publish there', async () => {
+    const root = await freshRoot()
+    const lake = await FsLake.open(root)
+    await lake.put('quality/2024-01-30.json', '{}')
+    const folder = join(root, 'quality')
+    await writeFile(join(folder, '.aaaaaaaaaaaa.tmp'), 'left by a crash')
+    await writeFile(join(folder, '.bbbbbbbbbbbb.tmp'), 'being written now')
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000)
+    await utimes(join(folder, '.aaaaaaaaaaaa.tmp'), twoHoursAgo, twoHoursAgo)
+    await lake.put('quality/2024-01-31.json', '{}')
+    assert.deepEqual((await readdir(folder)).sort(), [
+      '.bbbbbbbbbbbb.tmp',
+      '2024-01-30.json',
+      '2024-01-31.json',
+    ])
   })
 
   it('keeps appending after its handle cache evicts a segment', async () => {

@@ -23,7 +23,7 @@ const RUNNER =
   "const { main } = await import('./src/cli/main.ts');" +
   'for (const args of JSON.parse(process.argv[1])) {' +
   '  process.exitCode = undefined; const code = await main(args);' +
-  "  process.stdout.write(`\\n@@exit ${code}\\n`); process.stderr.write('\\n@@end\\n') }"
+  "  process.stdout.write('\\n@@exit ' + code + '\\n'); process.stderr.write('\\n@@end\\n') }"
 
 let home: string
 let vendor: FakeVendorServer

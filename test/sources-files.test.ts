@@ -292,7 +292,7 @@ describe('airlake ingest (the command)', () => {
     assert.equal(first.code, 0, first.stderr)
     assert.match(
       first.stdout,
-      /cli\.csv \(wide\): 3 rows -> 2 stored \(3 readings\), 1 rejected \(\+1 impossible values of stored rows\)/,
+      /cli\.csv \(wide\): 3 rows -> 2 stored \(3 readings\), 1 rejected \(2 entries kept in `rejected`\)/,
     )
     assert.match(first.stdout, /line 3: READING_IMPOSSIBLE .*humidity 150/)
     assert.match(first.stdout, /line 4: READING_INVALID .*co2 is not a number/)

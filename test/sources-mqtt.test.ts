@@ -27,7 +27,7 @@ function unique(prefix: string): string {
 async function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
@@ -84,7 +84,11 @@ describe('MQTT ingestion against the shared Mosquitto', { skip: await skipUnless
         [`${root}/room-9/readings`, 'not json at all'],
         [`${root}/room-9/readings`, vendorReading('7BB92D02D696C5C5', 1)],
       ])
-      await waitFor('five messages', () => subscription.stats.messages === 5)
+      // `messages` counts a message as it starts; `received` once it is handled.
+      await waitFor(
+        'five messages handled',
+        () => subscription.stats.received + subscription.stats.duplicates >= 5,
+      )
       assert.deepEqual(subscription.stats, {
         messages: 5,
         duplicates: 1,
@@ -132,7 +136,7 @@ describe('MQTT ingestion against the shared Mosquitto', { skip: await skipUnless
     ])
     const second = await startMqttIngest(deps, { subscribe })
     try {
-      await waitFor('the queued messages', () => second.stats.messages === 2)
+      await waitFor('the queued messages', () => second.stats.stored === 12)
       assert.equal(await deps.store.countReadings({ deviceId: 'AWAY000000000001' }), 12)
     } finally {
       await second.close()
@@ -183,6 +187,35 @@ describe('MQTT ingestion across a broker restart (a private Mosquitto, restarted
   })
   after(async () => {
     await broker.close()
+  })
+
+  it('stores a message the broker redelivers (its acknowledgement was lost with the connection) once', async () => {
+    const { handle, stats } = mqttMessageHandler(deps)
+    let drop: (() => void) | undefined
+    let handled = 0
+    const subscription = await subscribeMqtt(
+      {
+        url: broker.url,
+        topic: 'airlake/+/readings',
+        clientId: unique('airlake-sub'),
+        reconnectPeriodMs: 100,
+      },
+      async (message) => {
+        await handle(message)
+        // The first delivery is stored, then the connection drops before the acknowledgement goes out.
+        if (++handled === 1) drop?.()
+      },
+    )
+    drop = () => subscription.dropConnection()
+    try {
+      await publish(broker.url, [['airlake/REDL000000000001/readings', vendorReading('REDL000000000001', 0)]])
+      await waitFor('the redelivery', () => stats.messages >= 2)
+      assert.equal(stats.duplicates, 1)
+      assert.equal(stats.stored, 6)
+      assert.equal(await deps.store.countReadings({ deviceId: 'REDL000000000001' }), 6)
+    } finally {
+      await subscription.close()
+    }
   })
 
   it('comes back after the broker restarts and keeps ingesting', async () => {

@@ -52,7 +52,7 @@ async function records(runtime: Runtime, device: string): Promise<Array<Record<s
   )
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -120,6 +120,8 @@ describe('MQTT through the running server (MQTT_URL set)', () => {
     const store = runtime.app.store
     assert.equal(await store.countReadings({ source: 'mqtt', deviceId: device }), 6)
     await waitFor('the rejections', async () => (await store.countRejections({ source: 'mqtt' })) === 2)
+    // Four distinct records in (one sent twice): two stored (6 + 1 rows), two kept in `rejected`.
+    assert.equal(await store.countReadings({ source: 'mqtt' }), 7)
     const reasons = (await store.listRejections({ source: 'mqtt' })).map((r) => `${r.code} ${r.reason}`)
     assert.ok(reasons.some((r) => /READING_IMPOSSIBLE .*humidity 150/.test(r)))
     assert.ok(reasons.some((r) => /BAD_REQUEST .*not valid JSON/.test(r)))
@@ -133,7 +135,7 @@ describe('MQTT through the running server (MQTT_URL set)', () => {
         await publish(broker.url, [[`airlake/${device}/readings`, vendorReading(device, 1)]]).catch(() => {})
         return (await records(runtime, device)).length === 2
       },
-      15_000,
+      30_000,
     )
     assert.equal(await store.countReadings({ source: 'mqtt', deviceId: device }), 12)
   })

@@ -29,7 +29,11 @@ after(async () => {
 })
 
 function client(options: { token?: string; timeoutMs?: number } = {}) {
-  return new VendorApiClient({ url: vendor.url, token: options.token ?? vendor.token, timeoutMs: options.timeoutMs ?? 2_000 })
+  return new VendorApiClient({
+    url: vendor.url,
+    token: options.token ?? vendor.token,
+    timeoutMs: options.timeoutMs ?? 2_000,
+  })
 }
 
 describe('vendor API client', () => {
@@ -80,10 +84,18 @@ describe('pollVendorOnce', () => {
     vendor.addReading({ devid: DEVICE_A, time: T0, values: [25.2, 51.5, 100.9, 132, 862.4, 1.1] })
     vendor.addReading({ devid: DEVICE_B, time: T0, values: [21, 40, 101.2, 80, 600, 0.5] })
     const first = await pollVendorOnce(deps, { client: client(), retry: fastRetry })
-    assert.deepEqual({ ...first, attempts: undefined }, { fetched: 2, skipped: 0, received: 2, accepted: 2, rejected: 0, stored: 12, attempts: undefined })
+    assert.deepEqual(
+      { ...first, attempts: undefined },
+      { fetched: 2, skipped: 0, received: 2, accepted: 2, rejected: 0, stored: 12, attempts: undefined },
+    )
 
     const minute = Date.UTC(2023, 1, 7, 11, 29)
-    const rows = await deps.store.readingsPage({ deviceId: DEVICE_A, from: minute, to: minute, limitTimes: 1 })
+    const rows = await deps.store.readingsPage({
+      deviceId: DEVICE_A,
+      from: minute,
+      to: minute,
+      limitTimes: 1,
+    })
     assert.deepEqual(
       rows.map((r) => [r.measure, r.value, r.source]),
       [
@@ -124,7 +136,10 @@ describe('pollVendorOnce', () => {
   it('fails at once on a rejected token and gives up after the retries on a dead API', async () => {
     vendor.addReading({ devid: DEVICE_A, time: T0 + 20 * 60_000, values: [22, 45, 101, 90, 700, 0.8] })
     const before = vendor.requests.length
-    await assert.rejects(pollVendorOnce(deps, { client: client({ token: 'expired' }), retry: fastRetry }), /rejected the token/)
+    await assert.rejects(
+      pollVendorOnce(deps, { client: client({ token: 'expired' }), retry: fastRetry }),
+      /rejected the token/,
+    )
     assert.equal(vendor.requests.length - before, 1)
 
     vendor.failNext('503', 4)
@@ -144,7 +159,12 @@ describe('pollVendorOnce', () => {
       assert.equal(report.received, 3)
       const rejections = await fresh.store.listRejections({ source: 'vendor' })
       assert.equal(rejections.length, 2)
-      assert.ok(rejections.some((r) => r.code === 'READING_INVALID' && /devid/.test(r.reason) && r.payload.includes('bad device id!')))
+      assert.ok(
+        rejections.some(
+          (r) =>
+            r.code === 'READING_INVALID' && /devid/.test(r.reason) && r.payload.includes('bad device id!'),
+        ),
+      )
       assert.ok(rejections.some((r) => r.code === 'READING_IMPOSSIBLE' && /humidity 130/.test(r.reason)))
       // The wet device keeps its five possible values; the bad id is kept whole in `rejected`.
       assert.equal(await fresh.store.countReadings({ source: 'vendor' }), 6 + 5)

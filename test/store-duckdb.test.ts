@@ -43,6 +43,36 @@ describe('DuckDB store', () => {
     }
   })
 
+  it('writes concurrent calls together, the last call winning a key written by several', async () => {
+    const store = await DuckdbStore.open(join(dir, 'grouped.duckdb'))
+    try {
+      const at = Date.UTC(2024, 0, 1)
+      const calls = Array.from({ length: 50 }, (_, i) =>
+        store.writeReadings([
+          { time: at, deviceId: 'shared', measure: 'iaq', value: i, source: 'http' },
+          { time: at + i * 60_000, deviceId: `own-${i}`, measure: 'iaq', value: i, source: 'http' },
+        ]),
+      )
+      assert.deepEqual(
+        await Promise.all(calls),
+        calls.map(() => ({ stored: 2 })),
+      )
+      assert.equal(await store.countReadings(), 51)
+      const [shared] = await store.readingSeries('shared', 'iaq', at, at)
+      assert.equal(shared?.value, 49)
+      const forecasts = Array.from({ length: 20 }, (_, i) =>
+        store.writePredictions([
+          { time: at, deviceId: 'shared', measureName: 'iaq~1', value: i, modelVersion: 'm@1', issuedAt: at },
+        ]),
+      )
+      await Promise.all(forecasts)
+      const [latest] = await store.predictionsPage({ deviceId: 'shared', from: at, to: at, limitTimes: 1 })
+      assert.equal(latest?.value, 19)
+    } finally {
+      await store.close()
+    }
+  })
+
   it('says clearly what to do when another airlake process holds the file', async () => {
     const path = join(dir, 'locked.duckdb')
     const storeModule = new URL('../src/adapters/duckdb/duckdb-store.ts', import.meta.url).href

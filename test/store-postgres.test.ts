@@ -36,9 +36,13 @@ if (skip) {
   describe('PostgreSQL store', () => {
     it('migrates once when several processes start together on one schema', async () => {
       const schema = freshSchema()
-      const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(POSTGRES_URL, { schema, poolSize: 2 })))
+      const stores = await Promise.all(
+        [1, 2, 3].map(() => PostgresStore.open(POSTGRES_URL, { schema, poolSize: 2 })),
+      )
       try {
-        const rows = await stores[0]!.query('SELECT version, count(*) AS n FROM schema_migrations GROUP BY version')
+        const rows = await stores[0]!.query(
+          'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version',
+        )
         assert.ok(rows.length >= 4)
         assert.ok(rows.every((r) => r.n === 1))
         // Writers in different processes upserting the same keys: one row each, the last write kept.

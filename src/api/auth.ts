@@ -64,7 +64,10 @@ export class ApiKeyChecker {
     if (last !== undefined && now - last < TOUCH_EVERY_MS) return
     this.touchedAt.set(identity.id, now)
     this.deps.store.touchKey(identity.id, now).catch((error: unknown) => {
-      this.deps.logger.warn('could not record the last use of an API key', { keyId: identity.id, error: String(error) })
+      this.deps.logger.warn('could not record the last use of an API key', {
+        keyId: identity.id,
+        error: String(error),
+      })
     })
   }
 }

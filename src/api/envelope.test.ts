@@ -15,19 +15,19 @@ const t0 = Date.UTC(2023, 1, 7, 11, 29)
 
 describe('orderMeasures', () => {
   test('puts the vendor measures first in vendor order, then the rest by name', () => {
-    assert.deepEqual(orderMeasures(['voc', 'pm25', 'co2', 'temperature', 'iaq', 'nox', 'humidity', 'pressure']), [
-      'temperature',
-      'humidity',
-      'pressure',
-      'iaq',
-      'co2',
-      'voc',
-      'nox',
-      'pm25',
-    ])
+    assert.deepEqual(
+      orderMeasures(['voc', 'pm25', 'co2', 'temperature', 'iaq', 'nox', 'humidity', 'pressure']),
+      ['temperature', 'humidity', 'pressure', 'iaq', 'co2', 'voc', 'nox', 'pm25'],
+    )
   })
   test('orders forecast names by measure, then horizon as a number', () => {
-    assert.deepEqual(orderMeasures(['iaq~10', 'iaq~2', 'co2~1', 'iaq~1', 'iaq~15']), ['iaq~1', 'iaq~2', 'iaq~10', 'iaq~15', 'co2~1'])
+    assert.deepEqual(orderMeasures(['iaq~10', 'iaq~2', 'co2~1', 'iaq~1', 'iaq~15']), [
+      'iaq~1',
+      'iaq~2',
+      'iaq~10',
+      'iaq~15',
+      'co2~1',
+    ])
   })
 })
 
@@ -53,7 +53,13 @@ describe('pivotRows', () => {
 })
 
 describe('page tokens', () => {
-  const fingerprint = queryFingerprint({ kind: 'readings', device: 'd1', from: 0, to: 10, measures: undefined })
+  const fingerprint = queryFingerprint({
+    kind: 'readings',
+    device: 'd1',
+    from: 0,
+    to: 10,
+    measures: undefined,
+  })
 
   test('round-trip the cursor', () => {
     const token = encodePageToken({ before: t0, pages: 3, fingerprint })
@@ -65,12 +71,24 @@ describe('page tokens', () => {
     const token = encodePageToken({ before: t0, pages: 1, fingerprint: other })
     assert.throws(
       () => decodePageToken(token, fingerprint),
-      (error: unknown) => error instanceof AirlakeError && error.code === 'PARAMETER_INVALID' && /another query/.test(error.message),
+      (error: unknown) =>
+        error instanceof AirlakeError &&
+        error.code === 'PARAMETER_INVALID' &&
+        /another query/.test(error.message),
     )
   })
   test('refuse damaged tokens', () => {
-    for (const token of ['', 'not a token', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url'), 'x'.repeat(600)]) {
-      assert.throws(() => decodePageToken(token, fingerprint), (error: unknown) => error instanceof AirlakeError && error.code === 'PARAMETER_INVALID')
+    for (const token of [
+      '',
+      'not a token',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+      'x'.repeat(600),
+    ]) {
+      assert.throws(
+        () => decodePageToken(token, fingerprint),
+        (error: unknown) => error instanceof AirlakeError && error.code === 'PARAMETER_INVALID',
+      )
     }
   })
   test('fingerprints depend on every part, not on key order', () => {

@@ -116,7 +116,11 @@ export function seriesEnvelope(input: {
       ColumnName: ['time', ...input.columns],
       ColumnType: ['timestamp', ...input.columns.map((): ColumnType => 'float')],
     },
-    ExecutionInfo: { LastQueryId: input.queryId, NextTokenConsumed: input.pagesConsumed, NextToken: input.nextToken },
+    ExecutionInfo: {
+      LastQueryId: input.queryId,
+      NextTokenConsumed: input.pagesConsumed,
+      NextToken: input.nextToken,
+    },
   }
 }
 
@@ -136,16 +140,22 @@ const TOKEN_VERSION = 1
  * A short hash of what defines a paged query (route, device, range, measures), so a token cannot be
  * replayed against another query and silently skip or repeat rows.
  */
-export function queryFingerprint(parts: Record<string, string | number | readonly string[] | undefined>): string {
-  const canonical = JSON.stringify(Object.keys(parts)
-    .sort()
-    .map((key) => [key, parts[key] ?? null]))
+export function queryFingerprint(
+  parts: Record<string, string | number | readonly string[] | undefined>,
+): string {
+  const canonical = JSON.stringify(
+    Object.keys(parts)
+      .sort()
+      .map((key) => [key, parts[key] ?? null]),
+  )
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16)
 }
 
 /** Encodes a cursor as opaque base64url text. */
 export function encodePageToken(cursor: PageCursor): string {
-  return Buffer.from(JSON.stringify([TOKEN_VERSION, cursor.before, cursor.pages, cursor.fingerprint])).toString('base64url')
+  return Buffer.from(
+    JSON.stringify([TOKEN_VERSION, cursor.before, cursor.pages, cursor.fingerprint]),
+  ).toString('base64url')
 }
 
 /**

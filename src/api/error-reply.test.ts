@@ -17,7 +17,10 @@ test('AirlakeErrors map through the status table', () => {
 })
 
 test("Fastify's errors become 4xx with what to do", () => {
-  const tooLarge = toErrorReply({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }, { bodyLimitBytes: 1024 * 1024 })
+  const tooLarge = toErrorReply(
+    { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 },
+    { bodyLimitBytes: 1024 * 1024 },
+  )
   assert.equal(tooLarge.status, 413)
   assert.equal(tooLarge.body.error.code, 'PAYLOAD_TOO_LARGE')
   assert.match(tooLarge.body.error.message, /1 MiB/)
@@ -27,7 +30,10 @@ test("Fastify's errors become 4xx with what to do", () => {
     validationContext: 'querystring',
     validation: [{ instancePath: '/from', keyword: 'type', message: 'must be integer', params: {} }],
   })
-  assert.deepEqual(query.body.error, { code: 'PARAMETER_INVALID', message: 'the query parameter "from" must be integer' })
+  assert.deepEqual(query.body.error, {
+    code: 'PARAMETER_INVALID',
+    message: 'the query parameter "from" must be integer',
+  })
   assert.equal(toErrorReply({ statusCode: 404, message: 'Route not found' }).body.error.code, 'NOT_FOUND')
 })
 
@@ -42,15 +48,21 @@ test('anything else is a 500 INTERNAL that hides the cause and asks to be logged
 
 test('describeValidation names the place in the body', () => {
   assert.equal(
-    describeValidation('body', [{ instancePath: '/readings/2', keyword: 'type', message: 'must be number,string', params: {} }]),
+    describeValidation('body', [
+      { instancePath: '/readings/2', keyword: 'type', message: 'must be number,string', params: {} },
+    ]),
     'the body.readings[2] must be number,string',
   )
   assert.equal(
-    describeValidation('body', [{ instancePath: '', keyword: 'required', params: { missingProperty: 'ts' } }]),
+    describeValidation('body', [
+      { instancePath: '', keyword: 'required', params: { missingProperty: 'ts' } },
+    ]),
     'the body lacks the field "ts"',
   )
   assert.equal(
-    describeValidation('querystring', [{ instancePath: '', keyword: 'required', params: { missingProperty: 'device' } }]),
+    describeValidation('querystring', [
+      { instancePath: '', keyword: 'required', params: { missingProperty: 'device' } },
+    ]),
     'the query parameter "device" is missing',
   )
 })

@@ -34,7 +34,12 @@ interface FastifyLikeError {
   validationContext?: string
 }
 
-function reply(status: number, code: ErrorCode, message: string, details?: Record<string, unknown>): ErrorReply {
+function reply(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): ErrorReply {
   return {
     status,
     body: { error: details ? { code, message, details } : { code, message } },
@@ -43,7 +48,10 @@ function reply(status: number, code: ErrorCode, message: string, details?: Recor
 }
 
 /** Maps `error` to its HTTP answer. `bodyLimitBytes` words the 413 message. */
-export function toErrorReply(error: unknown, options: { bodyLimitBytes?: number; requestId?: string } = {}): ErrorReply {
+export function toErrorReply(
+  error: unknown,
+  options: { bodyLimitBytes?: number; requestId?: string } = {},
+): ErrorReply {
   if (error instanceof AirlakeError) {
     const details = error.details && error.status < 500 ? error.details : undefined
     return reply(errorStatus[error.code], error.code, error.message, details)
@@ -62,19 +70,40 @@ export function toErrorReply(error: unknown, options: { bodyLimitBytes?: number;
         `the body is larger than ${formatBytes(options.bodyLimitBytes)}: split it into several requests (for readings, POST /sensorsdata/batch in parts)`,
       )
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return reply(415, 'BAD_REQUEST', 'unsupported Content-Type: send application/json (or application/x-ndjson to the batch route)')
+      return reply(
+        415,
+        'BAD_REQUEST',
+        'unsupported Content-Type: send application/json (or application/x-ndjson to the batch route)',
+      )
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return reply(400, 'BAD_REQUEST', 'the body is empty: send a JSON document')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return reply(400, 'BAD_REQUEST', `the body is not valid JSON (${fastify.message ?? 'parse error'}): send a JSON document`)
+      return reply(
+        400,
+        'BAD_REQUEST',
+        `the body is not valid JSON (${fastify.message ?? 'parse error'}): send a JSON document`,
+      )
   }
   const status = fastify.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHORIZED' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 429 ? 'OVERLOADED' : 'BAD_REQUEST'
+    const code: ErrorCode =
+      status === 404
+        ? 'NOT_FOUND'
+        : status === 401
+          ? 'UNAUTHORIZED'
+          : status === 413
+            ? 'PAYLOAD_TOO_LARGE'
+            : status === 429
+              ? 'OVERLOADED'
+              : 'BAD_REQUEST'
     return reply(status, code, fastify.message || 'the request cannot be read')
   }
   const reference = options.requestId ? ` (request ${options.requestId})` : ''
-  return reply(500, 'INTERNAL', `an unexpected error occurred${reference}; it is logged on the server: retry, and report it if it persists`)
+  return reply(
+    500,
+    'INTERNAL',
+    `an unexpected error occurred${reference}; it is logged on the server: retry, and report it if it persists`,
+  )
 }
 
 /** A validation failure in plain words: where, what is wrong, and what to send. */
@@ -101,7 +130,8 @@ export function describeValidation(context: string, issues: readonly ValidationI
 
 function locate(context: string, instancePath: string): string {
   const parts = instancePath.split('/').filter((part) => part !== '')
-  if (context === 'querystring') return parts.length ? `the query parameter "${parts.join('.')}"` : 'the query'
+  if (context === 'querystring')
+    return parts.length ? `the query parameter "${parts.join('.')}"` : 'the query'
   if (context === 'params') return parts.length ? `the path parameter "${parts.join('.')}"` : 'the path'
   if (context === 'headers') return parts.length ? `the header "${parts.join('.')}"` : 'the headers'
   let path = 'the body'

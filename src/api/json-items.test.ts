@@ -6,7 +6,14 @@ import { batchItems, splitJsonArray } from './json-items.js'
 describe('splitJsonArray', () => {
   test('gives the exact text of each element', () => {
     const text = ' [ {"a": "x,]}\\"", "b":[1, {"c":2}]} ,\n  {"d" :3}, 4 , "s]" , null,[[]] ] '
-    assert.deepEqual(splitJsonArray(text), ['{"a": "x,]}\\"", "b":[1, {"c":2}]}', '{"d" :3}', '4', '"s]"', 'null', '[[]]'])
+    assert.deepEqual(splitJsonArray(text), [
+      '{"a": "x,]}\\"", "b":[1, {"c":2}]}',
+      '{"d" :3}',
+      '4',
+      '"s]"',
+      'null',
+      '[[]]',
+    ])
   })
   test('handles empty arrays and non-arrays', () => {
     assert.deepEqual(splitJsonArray('[]'), [])
@@ -14,7 +21,12 @@ describe('splitJsonArray', () => {
     assert.equal(splitJsonArray('{"a":1}'), undefined)
   })
   test('agrees with JSON.parse on a large generated array', () => {
-    const items = Array.from({ length: 500 }, (_, i) => ({ devid: `d${i}`, ts: i, s: 'q"u,o]t}e\\', readings: [i, [i], { x: i }] }))
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      devid: `d${i}`,
+      ts: i,
+      s: 'q"u,o]t}e\\',
+      readings: [i, [i], { x: i }],
+    }))
     for (const text of [JSON.stringify(items), JSON.stringify(items, null, 2)]) {
       const raws = splitJsonArray(text)!
       assert.equal(raws.length, items.length)
@@ -31,7 +43,9 @@ describe('batchItems', () => {
     const items = batchItems('{"a":1}\r\n\n{broken\n{"b":2}', { ndjson: true })
     assert.equal(items.length, 3)
     assert.deepEqual(items[0], { raw: '{"a":1}', body: { a: 1 } })
-    assert.ok('error' in items[1]! && items[1].error.code === 'BAD_REQUEST' && /line 3/.test(items[1].error.message))
+    assert.ok(
+      'error' in items[1]! && items[1].error.code === 'BAD_REQUEST' && /line 3/.test(items[1].error.message),
+    )
     assert.equal(items[1]!.raw, '{broken')
     assert.deepEqual(items[2], { raw: '{"b":2}', body: { b: 2 } })
   })
@@ -47,7 +61,10 @@ describe('batchItems', () => {
   })
   test('refuses a body that cannot be read as a whole', () => {
     for (const text of ['[{"a":1},', '', '42', '"text"', '{"a":1}\n{broken']) {
-      assert.throws(() => batchItems(text, { ndjson: false }), (e: unknown) => e instanceof AirlakeError && e.code === 'BAD_REQUEST')
+      assert.throws(
+        () => batchItems(text, { ndjson: false }),
+        (e: unknown) => e instanceof AirlakeError && e.code === 'BAD_REQUEST',
+      )
     }
   })
 })

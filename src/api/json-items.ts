@@ -7,7 +7,9 @@ import { AirlakeError } from '../core/errors.js'
 export type JsonItem = { raw: string; body: unknown } | { raw: string; error: AirlakeError }
 
 /** Parses one JSON document; broken JSON is an AirlakeError `BAD_REQUEST` saying where it broke. */
-export function parseJsonDocument(text: string): { ok: true; value: unknown } | { ok: false; error: AirlakeError } {
+export function parseJsonDocument(
+  text: string,
+): { ok: true; value: unknown } | { ok: false; error: AirlakeError } {
   if (text.trim() === '') {
     return { ok: false, error: new AirlakeError('BAD_REQUEST', 'the body is empty: send a JSON document') }
   }
@@ -92,7 +94,10 @@ export function batchItems(text: string, options: { ndjson: boolean }): JsonItem
   const value = document.value
   if (Array.isArray(value)) {
     const raws = splitJsonArray(text)
-    return value.map((body, i) => ({ raw: raws?.length === value.length ? raws[i]! : JSON.stringify(body), body }))
+    return value.map((body, i) => ({
+      raw: raws?.length === value.length ? raws[i]! : JSON.stringify(body),
+      body,
+    }))
   }
   if (typeof value === 'object' && value !== null) return [{ raw: text, body: value }]
   throw new AirlakeError(

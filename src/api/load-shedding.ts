@@ -48,7 +48,10 @@ export class LoadShedder {
   enter(): { ok: true } | { ok: false; reason: string } {
     if (this.inFlight >= this.options.maxInFlight) {
       this.shed++
-      return { ok: false, reason: `${this.inFlight} requests are in flight, the limit is ${this.options.maxInFlight}` }
+      return {
+        ok: false,
+        reason: `${this.inFlight} requests are in flight, the limit is ${this.options.maxInFlight}`,
+      }
     }
     if (this.options.maxEventLoopDelayMs > 0 && this.lagMs > this.options.maxEventLoopDelayMs) {
       this.shed++

@@ -59,7 +59,8 @@ export class Counter implements Metric {
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`)
+    for (const { labels, value } of this.values.values())
+      lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`)
     return lines.join('\n')
   }
 }
@@ -76,14 +77,19 @@ export class Gauge implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`]
     const value = this.read()
     if (typeof value === 'number') lines.push(`${this.name} ${formatNumber(value)}`)
-    else for (const entry of value) lines.push(`${this.name}${labelText(entry.labels)} ${formatNumber(entry.value)}`)
+    else
+      for (const entry of value)
+        lines.push(`${this.name}${labelText(entry.labels)} ${formatNumber(entry.value)}`)
     return lines.join('\n')
   }
 }
 
 /** Observations counted into cumulative buckets (upper bounds in the metric's unit). */
 export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >()
   constructor(
     readonly name: string,
     private readonly help: string,
@@ -95,7 +101,12 @@ export class Histogram implements Metric {
     const key = labelKey(this.labelNames, labels)
     let entry = this.series.get(key)
     if (!entry) {
-      entry = { labels: pick(this.labelNames, labels), counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 }
+      entry = {
+        labels: pick(this.labelNames, labels),
+        counts: new Array(this.buckets.length).fill(0),
+        sum: 0,
+        count: 0,
+      }
       this.series.set(key, entry)
     }
     // Buckets are stored non-cumulative and summed at render time: observing stays O(log buckets).
@@ -145,8 +156,20 @@ export class MetricsRegistry {
     return this.add(new Gauge(name, help, read))
   }
 
-  histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, labelNames, [...buckets].sort((a, b) => a - b)))
+  histogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    buckets: readonly number[],
+  ): Histogram {
+    return this.add(
+      new Histogram(
+        name,
+        help,
+        labelNames,
+        [...buckets].sort((a, b) => a - b),
+      ),
+    )
   }
 
   /** Every metric in Prometheus text format, ending with a newline. */

@@ -39,7 +39,8 @@ export const envelopeSchema = {
   properties: {
     Records: {
       type: 'array',
-      description: 'One record per row; for series, newest time first: [time, value per column]; values are strings, null when absent.',
+      description:
+        'One record per row; for series, newest time first: [time, value per column]; values are strings, null when absent.',
       items: { type: 'array', items: { type: ['string', 'null'] } },
     },
     Metadata: {
@@ -61,7 +62,8 @@ export const envelopeSchema = {
         NextTokenConsumed: { type: 'integer', description: 'Pages of this query served before this one.' },
         NextToken: {
           type: ['string', 'null'],
-          description: 'Pass as nextToken (same other parameters) for the next, older page; null on the last page.',
+          description:
+            'Pass as nextToken (same other parameters) for the next, older page; null on the last page.',
         },
       },
     },
@@ -81,7 +83,12 @@ export const seriesQuerySchema = {
       maximum: 7258118400,
       description: 'Start, unix seconds, inclusive (default: the beginning).',
     },
-    to: { type: 'integer', minimum: 0, maximum: 7258118400, description: 'End, unix seconds, inclusive (default: no end).' },
+    to: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 7258118400,
+      description: 'End, unix seconds, inclusive (default: no end).',
+    },
     measure: {
       type: 'string',
       pattern: '^[A-Za-z][A-Za-z0-9_.~]{0,63}(,[A-Za-z][A-Za-z0-9_.~]{0,63}){0,31}$',
@@ -145,7 +152,10 @@ export const ingestReportSchema = {
   properties: {
     received: { type: 'integer', description: 'Records received.' },
     accepted: { type: 'integer', description: 'Records with at least one reading stored.' },
-    rejected: { type: 'integer', description: 'Rejections kept in `rejected` (records or single impossible values).' },
+    rejected: {
+      type: 'integer',
+      description: 'Rejections kept in `rejected` (records or single impossible values).',
+    },
     stored: { type: 'integer', description: 'Reading rows written.' },
     errors: {
       type: 'array',

@@ -72,6 +72,9 @@ export async function seriesPage(
     records,
     queryId: randomUUID(),
     pagesConsumed: pages,
-    nextToken: page.nextBefore === undefined ? null : encodePageToken({ before: page.nextBefore, pages: pages + 1, fingerprint }),
+    nextToken:
+      page.nextBefore === undefined
+        ? null
+        : encodePageToken({ before: page.nextBefore, pages: pages + 1, fingerprint }),
   })
 }

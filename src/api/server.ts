@@ -71,8 +71,20 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
 
   // Query strings are text, so they are coerced to the schema's types; bodies are JSON and must already
   // have the right types (coercion would turn a `null` reading into 0).
-  const queryAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false, strict: false })
-  const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  const queryAjv = new Ajv({
+    coerceTypes: 'array',
+    useDefaults: true,
+    removeAdditional: true,
+    allErrors: false,
+    strict: false,
+  })
+  const bodyAjv = new Ajv({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    strict: false,
+  })
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if ((schema as Record<string, unknown>)['x-document-only'] === true) return () => true
     return (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema)
@@ -89,23 +101,41 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
   shedder.start()
   app.addHook('onClose', async () => shedder.stop())
 
-  const requests = metrics.counter('airlake_http_requests_total', 'HTTP requests answered.', ['method', 'route', 'status'])
+  const requests = metrics.counter('airlake_http_requests_total', 'HTTP requests answered.', [
+    'method',
+    'route',
+    'status',
+  ])
   const latency = metrics.histogram(
     'airlake_http_request_duration_seconds',
     'Time to answer HTTP requests.',
     ['method', 'route'],
     LATENCY_BUCKETS,
   )
-  metrics.gauge('airlake_http_requests_in_flight', 'HTTP requests being handled.', () => shedder.current.inFlight)
-  metrics.gauge('airlake_event_loop_lag_seconds', 'Event-loop lag last sampled.', () => shedder.current.eventLoopLagMs / 1000)
-  metrics.gauge('airlake_http_requests_shed_total', 'Requests refused with 429 (counter).', () => shedder.shed)
+  metrics.gauge(
+    'airlake_http_requests_in_flight',
+    'HTTP requests being handled.',
+    () => shedder.current.inFlight,
+  )
+  metrics.gauge(
+    'airlake_event_loop_lag_seconds',
+    'Event-loop lag last sampled.',
+    () => shedder.current.eventLoopLagMs / 1000,
+  )
+  metrics.gauge(
+    'airlake_http_requests_shed_total',
+    'Requests refused with 429 (counter).',
+    () => shedder.shed,
+  )
 
   app.addHook('onRequest', (request, reply, done) => {
     if (request.routeOptions.config.loadShedding === false) return done()
     const admitted = shedder.enter()
     if (!admitted.ok) {
       reply.header('retry-after', '1')
-      return done(new AirlakeError('OVERLOADED', `the server is at capacity (${admitted.reason}): retry after 1 s`))
+      return done(
+        new AirlakeError('OVERLOADED', `the server is at capacity (${admitted.reason}): retry after 1 s`),
+      )
     }
     reply.raw.once('close', () => shedder.leave())
     done()
@@ -133,7 +163,10 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
   })
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
-      error: { code: 'NOT_FOUND', message: `there is no route ${request.method} ${request.url.split('?')[0]}: see /docs` },
+      error: {
+        code: 'NOT_FOUND',
+        message: `there is no route ${request.method} ${request.url.split('?')[0]}: see /docs`,
+      },
     }),
   )
 
@@ -150,8 +183,13 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
       security: [{ apiKey: [] }],
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
-  app.get('/openapi.json', { config: { loadShedding: false }, schema: { hide: true } }, async () => app.swagger())
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  })
+  app.get('/openapi.json', { config: { loadShedding: false }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  )
 
   await app.register(async (scope) => healthRoutes(scope, deps))
 

@@ -26,6 +26,11 @@ const modules: Array<() => Promise<CommandModule>> = [
 ]
 
 export async function main(argv: string[]): Promise<number> {
+  // `airlake runs list | head`: a reader that goes away early ends the command quietly, as in any Unix tool.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    throw error
+  })
   const program = new Command('airlake')
     .description('airlake: sensor and tabular data from ingestion to live forecasts')
     .addHelpText(
@@ -48,7 +53,11 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 || error.code.startsWith('commander.help') || error.code === 'commander.version' ? 0 : 2
+      return error.exitCode === 0 ||
+        error.code.startsWith('commander.help') ||
+        error.code === 'commander.version'
+        ? 0
+        : 2
     }
     process.stderr.write(`airlake: ${describe(error)}\n`)
     return 1
@@ -65,6 +74,8 @@ function describe(error: unknown): string {
 
 async function version(): Promise<string> {
   const { readFile } = await import('node:fs/promises')
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }

@@ -4,7 +4,8 @@
  *
  * One open segment per (source, day) per process; a segment is sealed when its day ends, when it
  * reaches `maxSegmentBytes`, or when the writer closes. Appends to one segment are serialised so lines
- * never interleave.
+ * never interleave, and grouped: while one write (and its fsync) is under way, the payloads that arrive
+ * wait together and go down in the next single write, so concurrent requests share one fsync.
  */
 import { randomBytes } from 'node:crypto'
 import type { Clock } from '../core/ports/clock.js'
@@ -27,8 +28,10 @@ interface OpenSegment {
   key: string
   day: string
   bytes: number
-  /** The tail of the append chain: appends to one segment run one after another. */
+  /** The tail of the append chain: writes to one segment run one after another. */
   tail: Promise<void>
+  /** Payloads waiting for the next write, which starts when the current one ends. */
+  pending?: { texts: string[]; written: Promise<void> } | undefined
 }
 
 const SOURCE_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/
@@ -53,10 +56,20 @@ export class BronzeWriter {
       throw new Error(`bronze source must match ${SOURCE_PATTERN}, got ${source}`)
     const text = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
     const segment = await this.segmentFor(source, Buffer.byteLength(text))
-    const write = segment.tail.then(() => this.lake.append(segment.key, text))
-    // Keep the chain alive after a failure so later appends still run (and report their own errors).
-    segment.tail = write.catch(() => {})
-    await write
+    let group = segment.pending
+    if (group === undefined) {
+      const texts: string[] = []
+      const written = segment.tail.then(() => {
+        segment.pending = undefined
+        return this.lake.append(segment.key, texts.join(''))
+      })
+      group = { texts, written }
+      segment.pending = group
+      // Keep the chain alive after a failure so later writes still run (and report their own errors).
+      segment.tail = written.catch(() => {})
+    }
+    group.texts.push(text)
+    await group.written
     return segment.key
   }
 

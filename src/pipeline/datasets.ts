@@ -102,13 +102,17 @@ export function wsnDeviceId(deployment: string, mote: number | string): string {
 /**
  * The 5-second WSN file as readings: one device per (deployment, mote) (`wsn-single-hop-1` …
  * `wsn-multi-hop-4`), measures `humidity` (%) and `temperature` (°C), at the deployment day's midnight UTC
- * + `elapsed_s` (the file has no clock times). Oldest first per device.
+ * + `elapsed_s` (the file has no clock times). Oldest first per device. `withoutEvents` leaves out the
+ * rows labelled 1, the "introduced events" (motes artificially heated or humidified, 0.8 % of rows).
  */
-export function loadWsnReadings(options: { devices?: readonly string[] } = {}): Reading[] {
+export function loadWsnReadings(
+  options: { devices?: readonly string[]; withoutEvents?: boolean } = {},
+): Reading[] {
   const readings: Reading[] = []
   for (const row of readRows(WSN_FILE)) {
     const deviceId = wsnDeviceId(row.deployment ?? '', row.mote_id ?? '')
     if (options.devices && !options.devices.includes(deviceId)) continue
+    if (options.withoutEvents && row.label === '1') continue
     const elapsed = cell(row, 'elapsed_s', WSN_FILE)
     const day = Date.parse(`${row.date}T00:00:00Z`)
     if (elapsed === undefined || Number.isNaN(day)) {

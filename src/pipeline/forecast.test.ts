@@ -21,14 +21,29 @@ describe('buildWindow', () => {
   })
 
   it('pads a short tail gap with the last value and a short head gap with the first', () => {
-    const tail = buildWindow([at(-4, 1), at(-3, 2), at(-2, 3)], { end: T, window: 4, stepMs: MIN, maxGapSteps: 2 })
+    const tail = buildWindow([at(-4, 1), at(-3, 2), at(-2, 3)], {
+      end: T,
+      window: 4,
+      stepMs: MIN,
+      maxGapSteps: 2,
+    })
     assert.deepEqual(tail, { ok: true, values: Float64Array.of(2, 3, 3, 3) })
-    const head = buildWindow([at(-2, 7), at(-1, 8), at(0, 9)], { end: T, window: 4, stepMs: MIN, maxGapSteps: 1 })
+    const head = buildWindow([at(-2, 7), at(-1, 8), at(0, 9)], {
+      end: T,
+      window: 4,
+      stepMs: MIN,
+      maxGapSteps: 1,
+    })
     assert.deepEqual(head, { ok: true, values: Float64Array.of(7, 7, 8, 9) })
   })
 
   it('refuses windows with a gap longer than the limit', () => {
-    const inner = buildWindow([at(-9, 1), at(-3, 2), at(-2, 3), at(-1, 3), at(0, 3)], { end: T, window: 8, stepMs: MIN, maxGapSteps: 2 })
+    const inner = buildWindow([at(-9, 1), at(-3, 2), at(-2, 3), at(-1, 3), at(0, 3)], {
+      end: T,
+      window: 8,
+      stepMs: MIN,
+      maxGapSteps: 2,
+    })
     assert.equal(inner.ok, false)
     assert.match(!inner.ok ? inner.reason : '', /gap of 6 steps/)
     const head = buildWindow([at(0, 3)], { end: T, window: 60, stepMs: MIN, maxGapSteps: 15 })
@@ -39,7 +54,12 @@ describe('buildWindow', () => {
   })
 
   it('ignores readings after the window end', () => {
-    const window = buildWindow([at(-1, 1), at(0, 2), at(1, 100)], { end: T, window: 2, stepMs: MIN, maxGapSteps: 1 })
+    const window = buildWindow([at(-1, 1), at(0, 2), at(1, 100)], {
+      end: T,
+      window: 2,
+      stepMs: MIN,
+      maxGapSteps: 1,
+    })
     assert.deepEqual(window, { ok: true, values: Float64Array.of(1, 2) })
   })
 })

@@ -9,6 +9,11 @@
  * flight, later readings of that series merge into one pending job that forecasts from the newest
  * reading. Errors are counted and logged, never thrown back to the bus.
  *
+ * The write of the chosen forecast ends a batch's critical path; scoring and keeping shadows follow it.
+ * With the series cache on (one forecasting process), shadows live in memory and are also saved to the
+ * store, behind the batch, when their selector has several candidates, so a restart still scores them;
+ * without it (several workers) they go through the store before the message is acknowledged.
+ *
  * `h` counts grid steps: `iaq~5` at time t is the value for t forecast 5 steps (5 minutes on the IAQ
  * task's 1-minute grid, 5 hours on an hourly grid) earlier, from the window ending at t − 5 steps.
  */
@@ -226,8 +231,8 @@ export class Forecaster {
   private readonly pending = new Map<string, Job>()
   private readonly series = new Map<string, SeriesState>()
   private running: Promise<void> | undefined
-  /** Shadow forecasts to save (cache on), and the save in flight. */
-  private unsaved: ShadowForecast[] = []
+  /** Batches whose actuals are still to score and shadows to save (cache on), and that work in flight. */
+  private behind: Array<{ plans: Plan[]; durable: ShadowForecast[] }> = []
   private saving: Promise<void> | undefined
   private idleWaiters: Array<() => void> = []
   private unsubscribe: (() => void) | undefined
@@ -273,11 +278,12 @@ export class Forecaster {
     }
   }
 
-  /** Unsubscribes and waits for queued and running forecasts to finish and their shadows to be saved. */
+  /** Unsubscribes and waits for queued and running forecasts to finish, their shadows and rewards to be saved. */
   async stop(): Promise<void> {
     this.unsubscribe?.()
     this.unsubscribe = undefined
     await this.idle()
+    await this.deps.selector.flush()
   }
 
   /** Resolves when nothing is queued, running or being saved. */
@@ -381,8 +387,8 @@ export class Forecaster {
 
   /**
    * One batch: forecast every series, write the chosen forecasts (the latency that matters ends there),
-   * then score the batch's actuals against earlier shadow forecasts and keep the new ones. Scoring after
-   * the write means a choice uses the rewards up to the previous batch: one batch later, not wrong.
+   * then score the batch's actuals against earlier shadow forecasts and keep the new ones (behind the
+   * batch when the cache is on). A choice may so use rewards one batch old: later, not wrong.
    */
   private async runBatch(jobs: Job[]): Promise<void> {
     const planned = await Promise.all(jobs.map((job) => this.plan(job)))
@@ -459,11 +465,11 @@ export class Forecaster {
         ),
       )
     }
-    await this.scoreActuals(plans)
-    if (shadows.length === 0) return
     this.counters.shadowRows += shadows.length
     if (!this.cache) {
-      await this.deps.store.writeShadowForecasts(durable)
+      // Fellow workers score from the store: it must hold everything before the next message.
+      await this.scoreActuals(plans)
+      if (durable.length > 0) await this.deps.store.writeShadowForecasts(durable)
       return
     }
     for (const shadow of shadows) {
@@ -473,29 +479,37 @@ export class Forecaster {
       if (list === undefined) state.shadows.set(shadow.time, [shadow])
       else list.push(shadow)
     }
-    // Saved behind the batch: the next batch need not wait for a write that only guards a restart.
-    this.unsaved.push(...durable)
-    this.saveShadows()
+    // Scoring and saving shadows happen behind the batch: the next forecasts need not wait for them.
+    this.behind.push({ plans, durable })
+    this.workBehind()
   }
 
   /**
-   * Writes the shadows kept since the last save, one write at a time, then cleans scored ones from the
-   * store; a failure is counted and logged (the shadows are still scored in this process).
+   * Scores the actuals of the batches done since the last call (in order, rewards of one arm summed into
+   * one write) and saves their shadows, one call at a time; failures are counted and logged.
    */
-  private saveShadows(): void {
-    if (this.saving !== undefined || this.unsaved.length === 0) return
-    const rows = this.unsaved
-    this.unsaved = []
-    this.saving = this.deps.store
-      .writeShadowForecasts(rows)
-      .then(() => this.cleanStoredShadows())
+  private workBehind(): void {
+    if (this.saving !== undefined || this.behind.length === 0) return
+    const work = this.behind
+    this.behind = []
+    const rows = work.flatMap((batch) => batch.durable)
+    this.saving = this.scoreActuals(work.flatMap((batch) => batch.plans))
+      .catch((error: unknown) => {
+        this.counters.errors++
+        this.deps.logger.error('could not score actuals', { error: String(error) })
+      })
+      .then(async () => {
+        if (rows.length === 0) return
+        await this.deps.store.writeShadowForecasts(rows)
+        await this.cleanStoredShadows()
+      })
       .catch((error: unknown) => {
         this.counters.errors++
         this.deps.logger.error('could not save shadow forecasts', { rows: rows.length, error: String(error) })
       })
       .finally(() => {
         this.saving = undefined
-        if (this.unsaved.length > 0) this.saveShadows()
+        if (this.behind.length > 0) this.workBehind()
         else this.pump()
       })
   }

@@ -10,7 +10,15 @@ describe('planTable', () => {
     const plan = planTable(['Timestamp', 'device_id', 'CO2 (ppm)', 'temperature'], { mapping: {}, file })
     assert.equal(plan.shape, 'wide')
     const rows = readTableRow(plan, ['2024-01-01T10:00:30Z', 'room-1', '412', ''], 'file')
-    assert.deepEqual(rows, [{ time: Date.parse('2024-01-01T10:00:30Z'), deviceId: 'room-1', measure: 'co2__ppm_', value: 412, source: 'file' }])
+    assert.deepEqual(rows, [
+      {
+        time: Date.parse('2024-01-01T10:00:30Z'),
+        deviceId: 'room-1',
+        measure: 'co2__ppm_',
+        value: 412,
+        source: 'file',
+      },
+    ])
   })
 
   it('maps a long file and takes --device when it has no device column', () => {
@@ -32,7 +40,11 @@ describe('planTable', () => {
   })
 
   it('counts an offset in seconds from --start', () => {
-    const plan = planTable(['elapsed_s', 'humidity'], { mapping: { time: 'elapsed_s:s', start: '2010-05-09T00:00:00Z' }, device: 'm1', file })
+    const plan = planTable(['elapsed_s', 'humidity'], {
+      mapping: { time: 'elapsed_s:s', start: '2010-05-09T00:00:00Z' },
+      device: 'm1',
+      file,
+    })
     assert.equal(readTableRow(plan, ['15', '45.9'], 'file')[0]?.time, Date.UTC(2010, 4, 9, 0, 0, 15))
   })
 
@@ -42,19 +54,30 @@ describe('planTable', () => {
     const ms = planTable(['time', 'co2'], { mapping: { timeFormat: 'unix-ms' }, device: 'd', file })
     assert.equal(readTableRow(ms, ['1704067200123', 400], 'file')[0]?.time, 1704067200123)
     const auto = planTable(['time', 'co2'], { mapping: {}, device: 'd', file })
-    assert.equal(readTableRow(auto, [new Date(Date.UTC(2024, 0, 1)), 400], 'file')[0]?.time, Date.UTC(2024, 0, 1))
+    assert.equal(
+      readTableRow(auto, [new Date(Date.UTC(2024, 0, 1)), 400], 'file')[0]?.time,
+      Date.UTC(2024, 0, 1),
+    )
   })
 
   it('says what is missing and which option fixes it', () => {
     const noTime = () => planTable(['hour_index', 'nox'], { mapping: {}, device: 'd', file })
-    assert.throws(noTime, (e) => isAirlakeError(e, 'FILE_INVALID') && /--time COL/.test(e.message) && /"hour_index"/.test(e.message))
+    assert.throws(
+      noTime,
+      (e) =>
+        isAirlakeError(e, 'FILE_INVALID') && /--time COL/.test(e.message) && /"hour_index"/.test(e.message),
+    )
     const noDevice = () => planTable(['date', 'nox'], { mapping: {}, file })
     assert.throws(noDevice, (e) => isAirlakeError(e, 'FILE_INVALID') && /--device ID/.test(e.message))
     const unknown = () => planTable(['date', 'nox'], { mapping: { measures: ['no2'] }, device: 'd', file })
     assert.throws(unknown, (e) => isAirlakeError(e, 'FILE_INVALID') && /no column "no2"/.test(e.message))
     const twins = () => planTable(['date', 'NO x', 'no_x'], { mapping: {}, device: 'd', file })
-    assert.throws(twins, (e) => isAirlakeError(e, 'FILE_INVALID') && /both become the measure "no_x"/.test(e.message))
-    const noStart = () => planTable(['elapsed_s', 'x'], { mapping: { time: 'elapsed_s:s' }, device: 'd', file })
+    assert.throws(
+      twins,
+      (e) => isAirlakeError(e, 'FILE_INVALID') && /both become the measure "no_x"/.test(e.message),
+    )
+    const noStart = () =>
+      planTable(['elapsed_s', 'x'], { mapping: { time: 'elapsed_s:s' }, device: 'd', file })
     assert.throws(noStart, (e) => isAirlakeError(e, 'FILE_INVALID') && /--start/.test(e.message))
   })
 })
@@ -64,12 +87,21 @@ describe('readTableRow', () => {
 
   it('skips missing cells and rejects a row with none', () => {
     assert.equal(readTableRow(plan, ['1973-05-01', 'NA', '7.4'], 'file').length, 1)
-    assert.throws(() => readTableRow(plan, ['1973-05-01', '', ''], 'file'), (e) => isAirlakeError(e, 'READING_INVALID') && /no values/.test(e.message))
+    assert.throws(
+      () => readTableRow(plan, ['1973-05-01', '', ''], 'file'),
+      (e) => isAirlakeError(e, 'READING_INVALID') && /no values/.test(e.message),
+    )
   })
 
   it('rejects the whole row for a cell that is not a number or a time that cannot be read', () => {
-    assert.throws(() => readTableRow(plan, ['1973-05-01', 'high', '7'], 'file'), (e) => isAirlakeError(e, 'READING_INVALID') && /ozone is not a number: "high"/.test(e.message))
-    assert.throws(() => readTableRow(plan, ['yesterday', '1', '7'], 'file'), (e) => isAirlakeError(e, 'TIME_INVALID'))
+    assert.throws(
+      () => readTableRow(plan, ['1973-05-01', 'high', '7'], 'file'),
+      (e) => isAirlakeError(e, 'READING_INVALID') && /ozone is not a number: "high"/.test(e.message),
+    )
+    assert.throws(
+      () => readTableRow(plan, ['yesterday', '1', '7'], 'file'),
+      (e) => isAirlakeError(e, 'TIME_INVALID'),
+    )
   })
 })
 
@@ -82,8 +114,18 @@ describe('names', () => {
   it('parses time expressions', () => {
     assert.deepEqual(parseTimeExpression('ts'), { column: 'ts' })
     assert.deepEqual(parseTimeExpression('elapsed_s:s'), { column: 'elapsed_s', unitMs: 1000 })
-    assert.deepEqual(parseTimeExpression('date + hour:h'), { base: 'date', column: 'hour', unitMs: 3_600_000 })
-    assert.throws(() => parseTimeExpression('date+hour'), (e) => isAirlakeError(e, 'FILE_INVALID'))
-    assert.throws(() => parseTimeExpression('x:weeks'), (e) => isAirlakeError(e, 'FILE_INVALID'))
+    assert.deepEqual(parseTimeExpression('date + hour:h'), {
+      base: 'date',
+      column: 'hour',
+      unitMs: 3_600_000,
+    })
+    assert.throws(
+      () => parseTimeExpression('date+hour'),
+      (e) => isAirlakeError(e, 'FILE_INVALID'),
+    )
+    assert.throws(
+      () => parseTimeExpression('x:weeks'),
+      (e) => isAirlakeError(e, 'FILE_INVALID'),
+    )
   })
 })

@@ -68,7 +68,12 @@ export async function ingestRecords(
       if (reason === undefined) good.push(reading)
       else
         rejections.push(
-          rejection(input.source, receivedAt, record.raw, new AirlakeError('READING_IMPOSSIBLE', `${reading.deviceId}: ${reason}`)),
+          rejection(
+            input.source,
+            receivedAt,
+            record.raw,
+            new AirlakeError('READING_IMPOSSIBLE', `${reading.deviceId}: ${reason}`),
+          ),
         )
     }
     if (good.length === 0) continue
@@ -81,7 +86,11 @@ export async function ingestRecords(
   try {
     await deps.bronze.append(input.source, bronze)
   } catch (error) {
-    throw wrapError(error, 'LAKE_UNAVAILABLE', `could not append ${bronze.length} records of ${input.source} to bronze`)
+    throw wrapError(
+      error,
+      'LAKE_UNAVAILABLE',
+      `could not append ${bronze.length} records of ${input.source} to bronze`,
+    )
   }
   let stored = 0
   if (unique.length > 0) stored = (await deps.store.writeReadings(unique)).stored
@@ -93,7 +102,14 @@ export async function ingestRecords(
       deps.logger.warn('could not publish readings.stored', { source: input.source, error: String(error) })
     })
   }
-  return { received: input.records.length, accepted, rejected: rejections.length, stored, readings: unique, rejections }
+  return {
+    received: input.records.length,
+    accepted,
+    rejected: rejections.length,
+    stored,
+    readings: unique,
+    rejections,
+  }
 }
 
 /**
@@ -117,7 +133,9 @@ export async function ingestJsonItems(
 }
 
 /** Splits a request body into JSON items: an array, NDJSON lines, or one object. Broken JSON is an item with its error. */
-export function jsonItemsFromText(text: string): Array<{ raw: string; body: unknown } | { raw: string; error: AirlakeError }> {
+export function jsonItemsFromText(
+  text: string,
+): Array<{ raw: string; body: unknown } | { raw: string; error: AirlakeError }> {
   const trimmed = text.trim()
   if (trimmed.startsWith('[')) {
     let parsed: unknown
@@ -139,11 +157,15 @@ export function jsonItemsFromText(text: string): Array<{ raw: string; body: unkn
 }
 
 function brokenJson(error: unknown): AirlakeError {
-  return new AirlakeError('BAD_REQUEST', `the body is not valid JSON (${(error as Error).message}): send a JSON object`)
+  return new AirlakeError(
+    'BAD_REQUEST',
+    `the body is not valid JSON (${(error as Error).message}): send a JSON object`,
+  )
 }
 
 function withDeviceHint(body: unknown, deviceHint: string | undefined): unknown {
-  if (deviceHint === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) return body
+  if (deviceHint === undefined || typeof body !== 'object' || body === null || Array.isArray(body))
+    return body
   const record = body as Record<string, unknown>
   if ('readings' in record) {
     if (record.devid !== undefined && String(record.devid) !== deviceHint) {
@@ -160,7 +182,9 @@ function withDeviceHint(body: unknown, deviceHint: string | undefined): unknown 
 
 function asInputError(error: unknown): AirlakeError {
   if (error instanceof AirlakeError) return error
-  return new AirlakeError('READING_INVALID', `the record could not be read: ${String(error)}`, { cause: error })
+  return new AirlakeError('READING_INVALID', `the record could not be read: ${String(error)}`, {
+    cause: error,
+  })
 }
 
 function rejection(source: string, receivedAt: number, raw: string, error: AirlakeError): Rejection {

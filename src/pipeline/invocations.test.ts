@@ -25,7 +25,12 @@ describe('parseInvocation', () => {
 
   it('takes window times from a dataframe "time" column', () => {
     const batch = parseInvocation(
-      { dataframe_split: { columns: ['time', 'a', 'b', 'c', 'd'], data: [['2024-01-01T00:03:00Z', 1, 2, 3, 4]] } },
+      {
+        dataframe_split: {
+          columns: ['time', 'a', 'b', 'c', 'd'],
+          data: [['2024-01-01T00:03:00Z', 1, 2, 3, 4]],
+        },
+      },
       iaq,
     )
     assert.deepEqual(batch.windows, Float64Array.of(1, 2, 3, 4))
@@ -34,10 +39,13 @@ describe('parseInvocation', () => {
 
   it('says what was expected when a window has the wrong length', () => {
     const sixty: ForecastSignature = { ...iaq, window: 60, horizon: 15 }
-    assert.throws(() => parseInvocation({ instances: [new Array(60).fill(1), new Array(59).fill(1)] }, sixty), {
-      code: 'SIGNATURE_MISMATCH',
-      message: 'expected 60 values per instance (window of iaq on a 1-minute grid), got 59 at instances[1]',
-    })
+    assert.throws(
+      () => parseInvocation({ instances: [new Array(60).fill(1), new Array(59).fill(1)] }, sixty),
+      {
+        code: 'SIGNATURE_MISMATCH',
+        message: 'expected 60 values per instance (window of iaq on a 1-minute grid), got 59 at instances[1]',
+      },
+    )
   })
 
   it('names the value that is not a number', () => {
@@ -53,8 +61,14 @@ describe('parseInvocation', () => {
   })
 
   it('refuses bodies without exactly one input key', () => {
-    assert.throws(() => parseInvocation({ rows: [] }, iaq), { code: 'BAD_REQUEST', message: /"instances", "inputs", "dataframe_split"/ })
-    assert.throws(() => parseInvocation({ instances: [[1, 2, 3, 4]], inputs: [[1, 2, 3, 4]] }, iaq), /only one/)
+    assert.throws(() => parseInvocation({ rows: [] }, iaq), {
+      code: 'BAD_REQUEST',
+      message: /"instances", "inputs", "dataframe_split"/,
+    })
+    assert.throws(
+      () => parseInvocation({ instances: [[1, 2, 3, 4]], inputs: [[1, 2, 3, 4]] }, iaq),
+      /only one/,
+    )
     assert.throws(() => parseInvocation([[1, 2, 3, 4]], iaq), { code: 'BAD_REQUEST' })
     assert.throws(() => parseInvocation({ instances: [] }, iaq), { code: 'SIGNATURE_MISMATCH' })
   })
@@ -73,7 +87,13 @@ describe('parseInvocation', () => {
 
 describe('formatPredictions', () => {
   it('splits row-major forecasts into one list per window', () => {
-    assert.deepEqual(formatPredictions(Float64Array.of(1, 2, 3, 4, 5, 6), 3, 2), { predictions: [[1, 2], [3, 4], [5, 6]] })
+    assert.deepEqual(formatPredictions(Float64Array.of(1, 2, 3, 4, 5, 6), 3, 2), {
+      predictions: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+    })
   })
 
   it('words grid steps', () => {

@@ -60,7 +60,11 @@ export async function verifyApiKey(
 ): Promise<KeyIdentity | undefined> {
   if (presented === undefined || presented === '' || presented.length > 256) return undefined
   const presentedHash = Buffer.from(hashApiKey(presented), 'hex')
-  if (envKey !== undefined && envKey !== '' && timingSafeEqual(presentedHash, Buffer.from(hashApiKey(envKey), 'hex'))) {
+  if (
+    envKey !== undefined &&
+    envKey !== '' &&
+    timingSafeEqual(presentedHash, Buffer.from(hashApiKey(envKey), 'hex'))
+  ) {
     return ENV_KEY_IDENTITY
   }
   const match = KEY_PATTERN.exec(presented)
@@ -68,7 +72,8 @@ export async function verifyApiKey(
   const record = await store.getKey(match[1]!)
   if (!record || record.revokedAt !== undefined) return undefined
   const storedHash = Buffer.from(record.hash, 'hex')
-  if (storedHash.length !== presentedHash.length || !timingSafeEqual(storedHash, presentedHash)) return undefined
+  if (storedHash.length !== presentedHash.length || !timingSafeEqual(storedHash, presentedHash))
+    return undefined
   return { id: record.id, name: record.name }
 }
 
@@ -88,7 +93,10 @@ export async function revokeKey(
 ): Promise<{ record: ApiKeyRecord; alreadyRevoked: boolean }> {
   const record = await deps.store.getKey(id)
   if (!record) {
-    throw new AirlakeError('NOT_FOUND', `there is no API key with id ${JSON.stringify(id)}: see \`airlake keys list\``)
+    throw new AirlakeError(
+      'NOT_FOUND',
+      `there is no API key with id ${JSON.stringify(id)}: see \`airlake keys list\``,
+    )
   }
   if (record.revokedAt !== undefined) return { record, alreadyRevoked: true }
   const at = deps.clock.now()

@@ -7,7 +7,13 @@
  */
 import { createHash } from 'node:crypto'
 import { AirlakeError } from '../core/errors.js'
-import { type IngestDeps, type IngestRecord, ingestJsonItems, ingestRecords, jsonItemsFromText } from './ingest.js'
+import {
+  type IngestDeps,
+  type IngestRecord,
+  ingestJsonItems,
+  ingestRecords,
+  jsonItemsFromText,
+} from './ingest.js'
 import type { MqttMessage, MqttSubscribe, MqttSubscription } from './source-adapters.js'
 
 export interface MqttIngestStats {
@@ -33,12 +39,23 @@ export function mqttMessageHandler(
   options: { source?: string | undefined } = {},
 ): { handle(message: MqttMessage): Promise<void>; stats: MqttIngestStats } {
   const source = options.source ?? 'mqtt'
-  const stats: MqttIngestStats = { messages: 0, duplicates: 0, received: 0, accepted: 0, rejected: 0, stored: 0 }
+  const stats: MqttIngestStats = {
+    messages: 0,
+    duplicates: 0,
+    received: 0,
+    accepted: 0,
+    rejected: 0,
+    stored: 0,
+  }
   const recent = new Set<string>()
 
   async function handle(message: MqttMessage): Promise<void> {
     stats.messages++
-    const key = createHash('sha1').update(message.topic).update('\u0000').update(message.payload).digest('base64')
+    const key = createHash('sha1')
+      .update(message.topic)
+      .update('\u0000')
+      .update(message.payload)
+      .digest('base64')
     if (recent.has(key)) {
       stats.duplicates++
       return
@@ -48,9 +65,20 @@ export function mqttMessageHandler(
     const errors: IngestRecord[] = []
     const items: Array<{ raw: string; body: unknown }> = []
     if (message.payload.length > MAX_PAYLOAD_BYTES) {
-      errors.push({ raw: text.slice(0, 4096), error: new AirlakeError('PAYLOAD_TOO_LARGE', `the MQTT payload is ${message.payload.length} bytes, above ${MAX_PAYLOAD_BYTES}: send smaller batches`), meta })
+      errors.push({
+        raw: text.slice(0, 4096),
+        error: new AirlakeError(
+          'PAYLOAD_TOO_LARGE',
+          `the MQTT payload is ${message.payload.length} bytes, above ${MAX_PAYLOAD_BYTES}: send smaller batches`,
+        ),
+        meta,
+      })
     } else if (text.trim() === '') {
-      errors.push({ raw: text, error: new AirlakeError('READING_INVALID', 'the MQTT payload is empty: send a JSON reading'), meta })
+      errors.push({
+        raw: text,
+        error: new AirlakeError('READING_INVALID', 'the MQTT payload is empty: send a JSON reading'),
+        meta,
+      })
     } else {
       for (const item of jsonItemsFromText(text)) {
         if ('error' in item) errors.push({ raw: item.raw, error: item.error, meta })
@@ -62,7 +90,13 @@ export function mqttMessageHandler(
     }
     const reports = []
     if (items.length > 0) {
-      reports.push(await ingestJsonItems(deps, { source, items, ...(message.deviceId === undefined ? {} : { deviceHint: message.deviceId }) }))
+      reports.push(
+        await ingestJsonItems(deps, {
+          source,
+          items,
+          ...(message.deviceId === undefined ? {} : { deviceHint: message.deviceId }),
+        }),
+      )
     }
     if (errors.length > 0) reports.push(await ingestRecords(deps, { source, records: errors }))
     for (const report of reports) {

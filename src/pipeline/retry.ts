@@ -29,7 +29,10 @@ export function isRetryable(error: unknown): boolean {
  * Runs `call` until it succeeds, a non-retryable error occurs, or `attempts` are used; then throws the
  * last error. The wait before retry n (from 1) is uniform in [base·2^(n-1)/2, base·2^(n-1)], capped.
  */
-export async function withRetry<T>(call: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<{ value: T; attempts: number }> {
+export async function withRetry<T>(
+  call: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<{ value: T; attempts: number }> {
   const attempts = options.attempts ?? 4
   const base = options.baseDelayMs ?? 1_000
   const max = options.maxDelayMs ?? 60_000

@@ -20,8 +20,20 @@ function gaussian(random: () => number): number {
 
 describe('ucb1', () => {
   it('tries every arm once, in the order given, before using the index', () => {
-    assert.equal(ucb1Choose([{ arm: 'a@1', pulls: 3, rewardSum: 2.9 }, { arm: 'b@1', pulls: 0, rewardSum: 0 }]), 'b@1')
-    assert.equal(ucb1Choose([{ arm: 'a@1', pulls: 0, rewardSum: 0 }, { arm: 'b@1', pulls: 0, rewardSum: 0 }]), 'a@1')
+    assert.equal(
+      ucb1Choose([
+        { arm: 'a@1', pulls: 3, rewardSum: 2.9 },
+        { arm: 'b@1', pulls: 0, rewardSum: 0 },
+      ]),
+      'b@1',
+    )
+    assert.equal(
+      ucb1Choose([
+        { arm: 'a@1', pulls: 0, rewardSum: 0 },
+        { arm: 'b@1', pulls: 0, rewardSum: 0 },
+      ]),
+      'a@1',
+    )
   })
 
   it('scores mean + sqrt(2 ln N / n)', () => {

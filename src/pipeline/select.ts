@@ -11,7 +11,8 @@
  * have evidence. A pin overrides the bandit until removed.
  *
  * State lives in the store's SelectionStore (pulls and reward sums, pins, the history of choices and
- * pins) so it survives restarts; the Selector keeps a cache that it refreshes every `refreshMs` so
+ * pins) so it survives restarts; rewards are counted in memory at once and saved within `saveDelayMs`
+ * (and on `flush`, which the forecaster's stop calls). The Selector keeps a cache that it refreshes every `refreshMs` so
  * several forecasting workers converge on the same view.
  */
 import { AirlakeError } from '../core/errors.js'
@@ -153,6 +154,26 @@ interface CachedSelector {
   loadedAt: TimeMs
 }
 
+export interface SelectorOptions {
+  /** How long a cached selector is trusted before it is read from the store again (ms, default 30,000). */
+  refreshMs?: number
+  /**
+   * Rewards are counted at once in memory and saved together at most this long after (ms, default 1,000),
+   * so scoring costs one store write per arm per second rather than per forecast; 0 saves before
+   * `reward` resolves. `flush` saves at once (`describe` and the forecaster's `stop` call it).
+   */
+  saveDelayMs?: number
+}
+
+interface Totals {
+  pulls: number
+  rewardSum: number
+}
+
+function addTotals(a: Totals | undefined, b: Totals): Totals {
+  return { pulls: (a?.pulls ?? 0) + b.pulls, rewardSum: (a?.rewardSum ?? 0) + b.rewardSum }
+}
+
 const ARM_PATTERN = /^[A-Za-z0-9_.:~-]{1,160}@\d+$/
 
 /** Checks an arm name `<model>@<version>`; throws PARAMETER_INVALID with the expected form otherwise. */
@@ -174,12 +195,19 @@ export class Selector {
   private readonly cache = new Map<string, CachedSelector>()
   private readonly loading = new Map<string, Promise<CachedSelector>>()
   private readonly refreshMs: number
+  private readonly saveDelayMs: number
+  /** Rewards counted in memory and not yet in the store: selector -> arm -> totals. */
+  private unsaved = new Map<string, Map<string, Totals>>()
+  private saveTimer: ReturnType<typeof setTimeout> | undefined
+  /** Store loads and reward saves run one after the other, so a load never misses a save in flight. */
+  private serial: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly deps: SelectorDeps,
-    options: { refreshMs?: number } = {},
+    options: SelectorOptions = {},
   ) {
     this.refreshMs = options.refreshMs ?? 30_000
+    this.saveDelayMs = options.saveDelayMs ?? 1_000
   }
 
   /**
@@ -220,12 +248,13 @@ export class Selector {
   }
 
   /**
-   * Adds one pull per entry, with its reward in [0, 1], to its arm; entries of one arm are added in one
-   * store write. Durable when it resolves. Throws BAD_REQUEST for a reward outside [0, 1].
+   * Adds one pull per entry, with its reward in [0, 1], to its arm: at once for `choose`, in the store
+   * within `saveDelayMs` (entries of one arm summed into one write). Throws BAD_REQUEST for a reward
+   * outside [0, 1].
    */
   async reward(selector: string, rewards: ReadonlyArray<{ arm: string; reward: number }>): Promise<void> {
     if (rewards.length === 0) return
-    const totals = new Map<string, { pulls: number; rewardSum: number }>()
+    const totals = new Map<string, Totals>()
     for (const { arm, reward } of rewards) {
       if (!(reward >= 0 && reward <= 1))
         throw new AirlakeError('BAD_REQUEST', `a reward must be in [0, 1], got ${reward} for ${arm}`)
@@ -235,18 +264,56 @@ export class Selector {
       totals.set(arm, total)
     }
     const state = await this.state(selector)
-    const now = this.deps.clock.now()
-    await Promise.all(
-      [...totals].map(([arm, total]) =>
-        this.deps.store.addReward(selector, arm, total.rewardSum, now, total.pulls),
-      ),
-    )
+    const unsaved = this.unsaved.get(selector) ?? new Map<string, Totals>()
+    this.unsaved.set(selector, unsaved)
     for (const [arm, total] of totals) {
-      const stats = state.arms.get(arm) ?? { pulls: 0, rewardSum: 0 }
-      stats.pulls += total.pulls
-      stats.rewardSum += total.rewardSum
-      state.arms.set(arm, stats)
+      state.arms.set(arm, addTotals(state.arms.get(arm), total))
+      unsaved.set(arm, addTotals(unsaved.get(arm), total))
     }
+    if (this.saveDelayMs === 0) return this.flush()
+    if (this.saveTimer === undefined) {
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = undefined
+        this.flush().catch((error: unknown) =>
+          this.deps.logger.error('could not save bandit rewards; retrying with the next ones', {
+            error: String(error),
+          }),
+        )
+      }, this.saveDelayMs)
+      this.saveTimer.unref?.()
+    }
+  }
+
+  /**
+   * Writes the rewards counted since the last save (one store write per arm); resolves when they are
+   * durable. Rewards whose write failed are kept for the next save, and the error is thrown.
+   */
+  flush(): Promise<void> {
+    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    return this.inTurn(async () => {
+      const batch = this.unsaved
+      this.unsaved = new Map()
+      const now = this.deps.clock.now()
+      const writes = [...batch].flatMap(([selector, arms]) =>
+        [...arms].map(([arm, total]) => ({ selector, arm, total })),
+      )
+      const results = await Promise.allSettled(
+        writes.map(({ selector, arm, total }) =>
+          this.deps.store.addReward(selector, arm, total.rewardSum, now, total.pulls),
+        ),
+      )
+      let failure: unknown
+      results.forEach((result, i) => {
+        if (result.status === 'fulfilled') return
+        failure ??= result.reason
+        const { selector, arm, total } = writes[i]!
+        const arms = this.unsaved.get(selector) ?? new Map<string, Totals>()
+        this.unsaved.set(selector, arms)
+        arms.set(arm, addTotals(arms.get(arm), total))
+      })
+      if (failure !== undefined) throw failure
+    })
   }
 
   /**
@@ -279,6 +346,7 @@ export class Selector {
   async describe(
     options: { selector?: string | undefined; historyLimit?: number } = {},
   ): Promise<SelectorView[]> {
+    await this.flush()
     const arms = await this.deps.store.listArms(options.selector)
     const bySelector = new Map<string, ArmState[]>()
     for (const arm of arms) bySelector.set(arm.selector, [...(bySelector.get(arm.selector) ?? []), arm])
@@ -328,7 +396,7 @@ export class Selector {
     if (cached !== undefined && this.deps.clock.now() - cached.loadedAt < this.refreshMs) return cached
     let loading = this.loading.get(selector)
     if (loading === undefined) {
-      loading = this.load(selector, cached).finally(() => this.loading.delete(selector))
+      loading = this.inTurn(() => this.load(selector, cached)).finally(() => this.loading.delete(selector))
       this.loading.set(selector, loading)
     }
     return loading
@@ -344,13 +412,28 @@ export class Selector {
             .then((events) => events[0]?.arm)
         : Promise.resolve(previous.lastChoice),
     ])
+    // The store, plus what this process counted and has not saved yet.
+    const unsaved = this.unsaved.get(selector)
     const state: CachedSelector = {
-      arms: new Map(arms.map((arm) => [arm.arm, { pulls: arm.pulls, rewardSum: arm.rewardSum }])),
+      arms: new Map(
+        arms.map((arm) => [
+          arm.arm,
+          addTotals(unsaved?.get(arm.arm), { pulls: arm.pulls, rewardSum: arm.rewardSum }),
+        ]),
+      ),
       pinned,
       lastChoice,
       loadedAt: this.deps.clock.now(),
     }
+    for (const [arm, total] of unsaved ?? []) if (!state.arms.has(arm)) state.arms.set(arm, total)
     this.cache.set(selector, state)
     return state
+  }
+
+  /** Runs `work` after every store load and reward save started before it. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.serial.then(work, work)
+    this.serial = turn.catch(() => {})
+    return turn
   }
 }

@@ -25,7 +25,7 @@ import { type Evaluation, evaluateModels, forecastAll, forecastMetrics, metricsR
 import { type FeatureTable, generateFeatures } from './feature-generator.js'
 import { type GoldSnapshot, writeGoldSnapshot } from './matrix.js'
 import { modelName, registerModelVersion } from './registry.js'
-import { renderReport } from './report.js'
+import { type ReportInput, renderReport } from './report.js'
 import { type PipelineDefinition, type RunOptions, retryRun, type StartedRun, startRun } from './runner.js'
 import { type PreparedSeries, prepareSeries } from './time-series.js'
 
@@ -191,6 +191,13 @@ export function signatureOf(params: TrainParams): ForecastSignature {
     stepMs: params.stepMs,
     seasonSteps: params.seasonSteps ?? undefined,
   }
+}
+
+/** What the evaluator stage hands on: the scores, and the report it wrote (rewritten once versions exist). */
+interface Evaluated {
+  evaluation: Evaluation
+  reportInput: ReportInput
+  reportKey: string
 }
 
 /** What the trainer stage hands on: fitted models by algorithm, and why others were skipped. */
@@ -453,7 +460,7 @@ export function trainingPipeline(
             metrics[`${m.algorithm}.smape`] = m.metrics.smape
           }
           ctx.metrics(metrics)
-          const report = renderReport({
+          const reportInput: ReportInput = {
             runId: ctx.runId,
             deviceId: p.deviceId,
             measure: p.measure,
@@ -469,17 +476,16 @@ export function trainingPipeline(
               dropped: dataset.dropped.train + dataset.dropped.validation + dataset.dropped.test,
             },
             evaluation,
-            versions: Object.fromEntries(p.models.map((a) => [a, modelName(p.deviceId, p.measure, a)])),
-          })
+          }
           const reportKey = `runs/${ctx.runId}/report.html`
-          await deps.lake.put(reportKey, report, { overwrite: true })
+          await deps.lake.put(reportKey, renderReport(reportInput), { overwrite: true })
           ctx.artifact('report', reportKey)
           const summary = evaluation.models
             .map((m) => `${m.algorithm} MAE ${m.metrics.mae.toPrecision(4)}`)
             .join(', ')
           await ctx.log('info', `test windows ${evaluation.windows}: ${summary}`)
           return {
-            value: evaluation,
+            value: { evaluation, reportInput, reportKey } satisfies Evaluated,
             outputs: {
               windows: evaluation.windows,
               mae: Object.fromEntries(evaluation.models.map((m) => [m.algorithm, m.metrics.mae])),
@@ -495,7 +501,7 @@ export function trainingPipeline(
           if (!p.register) return { outputs: { registered: {} } }
           const snapshot = ctx.input<GoldSnapshot>('matrix')
           const trained = ctx.input<TrainedModels>('train')
-          const evaluation = ctx.input<Evaluation>('evaluate')
+          const { evaluation, reportInput, reportKey } = ctx.input<Evaluated>('evaluate')
           const dataset = ctx.input<Dataset>('dataset')
           const registered: Record<string, string> = {}
           for (const algorithm of p.models) {
@@ -532,6 +538,10 @@ export function trainingPipeline(
             ctx.artifact(`model.${algorithm}`, record.artifactKey)
             await ctx.log('info', `registered ${name} version ${record.version} as ${alias}`)
           }
+          // The report names the versions now that they exist; its metrics are those just registered.
+          await deps.lake.put(reportKey, renderReport({ ...reportInput, versions: registered }), {
+            overwrite: true,
+          })
           return { outputs: { registered } }
         },
       },

@@ -220,5 +220,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (server.heldBack === 0) return clearInterval(timer)
     void server.sendNext().then((m) => console.log(`sent ${new Date(m.time).toISOString()}`))
   }, 20_000)
-  setTimeout(() => void server.sendDevice(wsnDeviceId('multi_hop', 1), 120, Date.now()), 60_000)
+  const arrival = setTimeout(
+    () => void server.sendDevice(wsnDeviceId('multi_hop', 1), 120, Date.now()),
+    60_000,
+  )
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      clearInterval(timer)
+      clearTimeout(arrival)
+      void server.close().then(() => process.exit(0))
+    })
+  }
 }

@@ -20,7 +20,8 @@ export interface FakeOpenaqLocation {
   coordinates?: { latitude: number; longitude: number }
 }
 
-export type OpenaqFailure = '429' | '500' | 'garbage' | 'timeout'
+/** `last-allowed`: a normal answer that uses up the window (`x-ratelimit-remaining: 0`, reset in `retryAfterSeconds`). */
+export type OpenaqFailure = '429' | '500' | 'garbage' | 'timeout' | 'last-allowed'
 
 export interface FakeOpenaqServer {
   /** `http://127.0.0.1:<port>` (the client adds `/v3`). */
@@ -34,7 +35,11 @@ export interface FakeOpenaqServer {
   /** How `meta.found` is sent: a number, a numeric string, or ">N" when more than a page remains. */
   foundStyle: 'number' | 'string' | 'gt'
   /** Queues failures for the next requests. A 429 carries `retry-after` unless `resetOnly`. */
-  failNext(failure: OpenaqFailure, times?: number, options?: { retryAfterSeconds?: number; resetOnly?: boolean }): void
+  failNext(
+    failure: OpenaqFailure,
+    times?: number,
+    options?: { retryAfterSeconds?: number; resetOnly?: boolean },
+  ): void
   /** Requests that reached a handler after each 429 (for checking the client waited and came back). */
   rateLimited: number
   close(): Promise<void>
@@ -51,7 +56,9 @@ export const DEFAULT_LOCATION: FakeOpenaqLocation = {
   ],
 }
 
-export async function startFakeOpenaqServer(options: { apiKey?: string; location?: FakeOpenaqLocation | null } = {}): Promise<FakeOpenaqServer> {
+export async function startFakeOpenaqServer(
+  options: { apiKey?: string; location?: FakeOpenaqLocation | null } = {},
+): Promise<FakeOpenaqServer> {
   const apiKey = options.apiKey ?? 'openaq-test-key'
   const locations = new Map<number, FakeOpenaqLocation>()
   const hours = new Map<number, Array<{ time: number; value: number | null }>>()
@@ -60,7 +67,14 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
   const hanging = new Set<ServerResponse>()
   let used = 0
 
-  const meta = (page: number, limit: number, found: number | string) => ({ name: 'openaq-api', website: '/', page, limit, found })
+  const meta = (page: number, limit: number, found: number | string) => ({
+    name: 'openaq-api',
+    website: '/',
+    page,
+    limit,
+    found,
+  })
+  let exhausted: Record<string, string> = {}
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     used++
     res.writeHead(status, {
@@ -69,8 +83,10 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
       'x-ratelimit-used': String(used),
       'x-ratelimit-remaining': String(Math.max(1, 60 - used)),
       'x-ratelimit-reset': '1',
+      ...exhausted,
       ...headers,
     })
+    exhausted = {}
     res.end(JSON.stringify(body))
   }
   const validation = (res: ServerResponse, loc: string, msg: string) =>
@@ -98,13 +114,20 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
         },
       )
     }
+    if (failure?.failure === 'last-allowed') {
+      exhausted = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(failure.retryAfterSeconds) }
+    }
     if (failure?.failure === '500') return send(res, 500, { message: 'Internal Server Error' })
     if (failure?.failure === 'garbage') {
       res.writeHead(200, { 'content-type': 'application/json' })
       return res.end('{"meta":{"found":')
     }
-    if (/^\/v[12]\//.test(url.pathname)) return send(res, 410, { message: 'Gone. Version 1 and Version 2 API endpoints are retired.' })
-    if (req.headers['x-api-key'] !== apiKey) return send(res, 401, { detail: 'Unauthorized. A valid API key must be provided in the X-API-Key header.' })
+    if (/^\/v[12]\//.test(url.pathname))
+      return send(res, 410, { message: 'Gone. Version 1 and Version 2 API endpoints are retired.' })
+    if (req.headers['x-api-key'] !== apiKey)
+      return send(res, 401, {
+        detail: 'Unauthorized. A valid API key must be provided in the X-API-Key header.',
+      })
 
     const location = /^\/v3\/locations\/(\d+)$/.exec(url.pathname)
     if (location) {
@@ -133,19 +156,32 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
     const sensorHours = /^\/v3\/sensors\/(\d+)\/hours$/.exec(url.pathname)
     if (sensorHours) {
       const sensorId = Number(sensorHours[1])
-      const parameter = [...locations.values()].flatMap((l) => l.sensors).find((s) => s.id === sensorId)?.parameter
+      const parameter = [...locations.values()]
+        .flatMap((l) => l.sensors)
+        .find((s) => s.id === sensorId)?.parameter
       if (!parameter) return send(res, 404, { detail: 'Sensor not found' })
       const limit = Number(url.searchParams.get('limit') ?? 100)
       const page = Number(url.searchParams.get('page') ?? 1)
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return validation(res, 'limit', 'Input should be less than or equal to 1000')
-      if (!Number.isInteger(page) || page < 1) return validation(res, 'page', 'Input should be greater than or equal to 1')
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        return validation(res, 'limit', 'Input should be less than or equal to 1000')
+      if (!Number.isInteger(page) || page < 1)
+        return validation(res, 'page', 'Input should be greater than or equal to 1')
       const from = Date.parse(url.searchParams.get('datetime_from') ?? '1970-01-01T00:00:00Z')
       const to = Date.parse(url.searchParams.get('datetime_to') ?? '2200-01-01T00:00:00Z')
-      if (!Number.isFinite(from) || !Number.isFinite(to)) return validation(res, 'datetime_from', 'Input should be a valid datetime')
-      const all = (hours.get(sensorId) ?? []).filter((h) => h.time >= from && h.time < to).sort((a, b) => a.time - b.time)
+      if (!Number.isFinite(from) || !Number.isFinite(to))
+        return validation(res, 'datetime_from', 'Input should be a valid datetime')
+      const all = (hours.get(sensorId) ?? [])
+        .filter((h) => h.time >= from && h.time < to)
+        .sort((a, b) => a.time - b.time)
       const slice = all.slice((page - 1) * limit, page * limit)
       const found =
-        server.foundStyle === 'number' ? all.length : server.foundStyle === 'string' ? String(all.length) : all.length > page * limit ? `>${page * limit}` : all.length
+        server.foundStyle === 'number'
+          ? all.length
+          : server.foundStyle === 'string'
+            ? String(all.length)
+            : all.length > page * limit
+              ? `>${page * limit}`
+              : all.length
       return send(res, 200, {
         meta: meta(page, limit, found),
         results: slice.map((h) => hourResult(h.time, h.value, parameter)),
@@ -154,11 +190,15 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
     return send(res, 404, { detail: 'Not Found' })
   }
 
-  const server = Object.assign(createServer(handle), { rateLimited: 0 }) as Server & { rateLimited: number; foundStyle: FakeOpenaqServer['foundStyle'] }
+  const server = Object.assign(createServer(handle), { rateLimited: 0 }) as Server & {
+    rateLimited: number
+    foundStyle: FakeOpenaqServer['foundStyle']
+  }
   server.foundStyle = 'number'
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  if (options.location !== null) locations.set((options.location ?? DEFAULT_LOCATION).id, options.location ?? DEFAULT_LOCATION)
+  if (options.location !== null)
+    locations.set((options.location ?? DEFAULT_LOCATION).id, options.location ?? DEFAULT_LOCATION)
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -182,7 +222,12 @@ export async function startFakeOpenaqServer(options: { apiKey?: string; location
       hours.set(sensorId, list)
     },
     failNext(failure, times = 1, opts = {}) {
-      for (let i = 0; i < times; i++) failures.push({ failure, retryAfterSeconds: opts.retryAfterSeconds ?? 1, resetOnly: opts.resetOnly ?? false })
+      for (let i = 0; i < times; i++)
+        failures.push({
+          failure,
+          retryAfterSeconds: opts.retryAfterSeconds ?? 1,
+          resetOnly: opts.resetOnly ?? false,
+        })
     },
     async close() {
       for (const res of hanging) res.destroy()
@@ -205,7 +250,25 @@ function hourResult(time: number, value: number | null, parameter: FakeOpenaqSen
       datetimeFrom: { utc: iso(time), local: local(time) },
       datetimeTo: { utc: iso(time + 3_600_000), local: local(time + 3_600_000) },
     },
-    summary: value === null ? null : { min: value, q02: value, q25: value, median: value, q75: value, q98: value, max: value, avg: value, sd: 0 },
-    coverage: { expectedCount: 1, observedCount: value === null ? 0 : 1, percentComplete: value === null ? 0 : 100, percentCoverage: value === null ? 0 : 100 },
+    summary:
+      value === null
+        ? null
+        : {
+            min: value,
+            q02: value,
+            q25: value,
+            median: value,
+            q75: value,
+            q98: value,
+            max: value,
+            avg: value,
+            sd: 0,
+          },
+    coverage: {
+      expectedCount: 1,
+      observedCount: value === null ? 0 : 1,
+      percentComplete: value === null ? 0 : 100,
+      percentCoverage: value === null ? 0 : 100,
+    },
   }
 }

@@ -51,7 +51,12 @@ export async function startFakeVendorServer(options: { token?: string } = {}): P
     res.writeHead(status, { 'content-type': 'application/json' })
     res.end(JSON.stringify(body))
   }
-  const wire = (r: FakeVendorReading, flag: number) => ({ devid: r.devid, id: r.id, readings: [flag, ...r.values], ts: vendorTs(r.time) })
+  const wire = (r: FakeVendorReading, flag: number) => ({
+    devid: r.devid,
+    id: r.id,
+    readings: [flag, ...r.values],
+    ts: vendorTs(r.time),
+  })
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -79,7 +84,9 @@ export async function startFakeVendorServer(options: { token?: string } = {}): P
     if (url.pathname === '/api/sensor_devices') {
       const ids = new Set([...devices.keys(), ...readings.map((r) => r.devid)])
       return send(res, 200, {
-        devices: [...ids].sort().map((devid, i) => ({ devid, name: devices.get(devid) ?? devid, rloc16: 1024 + i })),
+        devices: [...ids]
+          .sort()
+          .map((devid, i) => ({ devid, name: devices.get(devid) ?? devid, rloc16: 1024 + i })),
         success: true,
       })
     }
@@ -92,9 +99,15 @@ export async function startFakeVendorServer(options: { token?: string } = {}): P
     const devid = url.searchParams.get('devid')
     const from = Number(url.searchParams.get('startTs')) * 1000
     const to = Number(url.searchParams.get('endTs')) * 1000
-    if (!devid || !Number.isFinite(from) || !Number.isFinite(to)) return send(res, 400, { msg: 'devid, startTs and endTs are required', success: false })
-    const rows = readings.filter((r) => r.devid === devid && r.time >= from && r.time <= to).sort((a, b) => a.time - b.time)
-    return send(res, 200, { readings: rows.map((r, i) => ({ ...wire(r, 0), row_number: i + 1 })), success: true })
+    if (!devid || !Number.isFinite(from) || !Number.isFinite(to))
+      return send(res, 400, { msg: 'devid, startTs and endTs are required', success: false })
+    const rows = readings
+      .filter((r) => r.devid === devid && r.time >= from && r.time <= to)
+      .sort((a, b) => a.time - b.time)
+    return send(res, 200, {
+      readings: rows.map((r, i) => ({ ...wire(r, 0), row_number: i + 1 })),
+      success: true,
+    })
   }
 
   const server: Server = createServer(handle)

@@ -54,13 +54,23 @@ export async function startPrivateMosquitto(): Promise<PrivateMosquitto> {
   const config = join(dir, 'mosquitto.conf')
   await writeFile(
     config,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'user root', 'log_dest none', ''].join('\n'),
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'user root',
+      'log_dest none',
+      '',
+    ].join('\n'),
   )
   let child: ChildProcess | undefined
 
   const start = async () => {
     child = spawn(MOSQUITTO_BIN, ['-c', config], { stdio: 'ignore' })
-    const exited = new Promise<never>((_, reject) => child?.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`))))
+    const exited = new Promise<never>((_, reject) =>
+      child?.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`))),
+    )
     await Promise.race([waitForPort(port, 5_000), exited])
   }
   const stop = async () => {

@@ -31,6 +31,9 @@ export interface SeriesTable {
 
 type Query = Record<string, string | number | undefined>
 
+/** Tries of a read the server refused with 429 (load shedding) before its message is shown. */
+const MAX_ATTEMPTS = 4
+
 /** Pages followed per table request at most: 5 store pages each, enough for a week at one minute. */
 const MAX_PAGES = 40
 
@@ -152,18 +155,25 @@ export class Api {
     const headers: Record<string, string> = { ...this.headers(), accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     let response: Response
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-      })
-    } catch {
-      throw new ApiError(
-        0,
-        'NETWORK',
-        'The server cannot be reached. Check that airlake is running, then retry.',
-      )
+    for (let attempt = 1; ; attempt++) {
+      try {
+        response = await fetch(path, {
+          method,
+          headers,
+          body: body === undefined ? null : JSON.stringify(body),
+        })
+      } catch {
+        throw new ApiError(
+          0,
+          'NETWORK',
+          'The server cannot be reached. Check that airlake is running, then retry.',
+        )
+      }
+      // A busy server sheds load with 429 and says when to come back: reads wait and ask again.
+      if (response.status !== 429 || method !== 'GET' || attempt >= MAX_ATTEMPTS) break
+      await response.body?.cancel()
+      const seconds = Number(response.headers.get('retry-after'))
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (seconds > 0 ? Math.min(seconds, 10) : 1)))
     }
     if (response.ok) return response
     const error = await readError(response)

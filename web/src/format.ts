@@ -19,23 +19,46 @@ const UNITS: Record<string, string> = {
   o3: 'µg/m³',
 }
 
-export function unitOf(measure: string): string {
-  return UNITS[measure.toLowerCase()] ?? ''
+/** Units written at the end of a measure's name, as airlake names them (`nox_ppb`, `wind_speed_ms`, `pm25_ugm3`). */
+const UNIT_SUFFIXES: Record<string, string> = {
+  ppb: 'ppb',
+  ppm: 'ppm',
+  ms: 'm/s',
+  ugm3: 'µg/m³',
+  pct: '%',
+  kpa: 'kPa',
+  hpa: 'hPa',
 }
 
-/** A measure name for a heading: `co2` -> `CO₂`, `iaq` -> `IAQ`, `nox_ppb` -> `NOx ppb`. */
+const KNOWN_LABELS: Record<string, string> = {
+  iaq: 'IAQ',
+  co2: 'CO₂',
+  voc: 'VOC',
+  pm25: 'PM2.5',
+  pm10: 'PM10',
+  no2: 'NO₂',
+  nox: 'NOx',
+  o3: 'O₃',
+}
+
+/** A measure name split into its words and its unit suffix: `wind_speed_ms` -> `wind_speed`, `m/s`. */
+function splitUnit(measure: string): { base: string; unit: string } {
+  const m = /^(.+)_([a-z0-9]+)$/i.exec(measure)
+  const unit = m ? UNIT_SUFFIXES[m[2]!.toLowerCase()] : undefined
+  return m && unit ? { base: m[1]!, unit } : { base: measure, unit: '' }
+}
+
+export function unitOf(measure: string): string {
+  return UNITS[measure.toLowerCase()] ?? splitUnit(measure).unit
+}
+
+/** A measure name for a heading: `co2` -> `CO₂`, `iaq` -> `IAQ`, `nox_ppb` -> `NOx`, `wind_speed_ms` -> `Wind speed`. */
 export function measureLabel(measure: string): string {
-  const known: Record<string, string> = {
-    iaq: 'IAQ',
-    co2: 'CO₂',
-    voc: 'VOC',
-    pm25: 'PM2.5',
-    pm10: 'PM10',
-    no2: 'NO₂',
-  }
-  const direct = known[measure.toLowerCase()]
-  if (direct) return direct
-  const words = measure.replace(/_/g, ' ')
+  const { base } = splitUnit(measure)
+  const words = base
+    .split('_')
+    .map((word) => KNOWN_LABELS[word.toLowerCase()] ?? word)
+    .join(' ')
   return words.charAt(0).toUpperCase() + words.slice(1)
 }
 

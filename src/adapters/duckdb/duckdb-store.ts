@@ -51,8 +51,10 @@ const DEFAULT_LIST_LIMIT = 100
 
 /**
  * `Store` on DuckDB (`@duckdb/node-api`). Times are `TIMESTAMP` columns holding UTC; the port speaks epoch ms.
- * Bulk writes append to a connection-local staging table and upsert from it in one transaction, so a batch is
- * stored whole or not at all. A device described before any reading reports first/last seen as 0.
+ * A batch of readings is appended straight to its table with DuckDB's appender (upserted from a staging table
+ * when some of it is already stored), in one transaction, so it is stored whole or not at all; calls that arrive
+ * while the writer is busy share that transaction. A device described before any reading reports first/last
+ * seen as 0.
  *
  * @example
  * const store = await DuckdbStore.open('.airlake/airlake.duckdb')
@@ -61,8 +63,18 @@ const DEFAULT_LIST_LIMIT = 100
 export class DuckdbStore implements Store {
   readonly kind = 'duckdb'
   private writeTail: Promise<unknown> = Promise.resolve()
-  /** Readings waiting for the writer, written together in one transaction. */
-  private readingGroup: ReadingGroup | undefined
+  // Calls that arrive while the writer is busy share one transaction (group commit): a commit costs an
+  // fsync, so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
+  private readonly readingWrites = new GroupedWrites<Reading>(
+    (work) => this.write('writing readings', work),
+    upsertReadings,
+    readingKey,
+  )
+  private readonly predictionWrites = new GroupedWrites<Prediction>(
+    (work) => this.write('writing predictions', work),
+    upsertPredictions,
+    predictionKey,
+  )
   private closed = false
 
   private constructor(
@@ -186,20 +198,7 @@ export class DuckdbStore implements Store {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkReading)
     const unique = lastPerKey(rows, readingKey)
-    // Calls that arrive while the writer is busy share one transaction (group commit): a commit costs an
-    // fsync, so many small writes (one PUT each) would otherwise queue behind one fsync apiece.
-    let group = this.readingGroup
-    if (!group) {
-      const opened: ReadingGroup = { batches: [], done: Promise.resolve() }
-      opened.done = this.write('writing readings', async (c) => {
-        this.readingGroup = undefined
-        const [only, ...more] = opened.batches
-        await upsertReadings(c, more.length === 0 ? only! : lastPerKey(opened.batches.flat(), readingKey))
-      })
-      this.readingGroup = group = opened
-    }
-    group.batches.push(unique)
-    await group.done
+    await this.readingWrites.add(unique)
     return { stored: unique.length }
   }
 
@@ -268,36 +267,9 @@ export class DuckdbStore implements Store {
   async writePredictions(rows: readonly Prediction[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkPrediction)
-    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`)
-    return this.write('writing predictions', async (c) => {
-      try {
-        const appender = await c.createAppender('predictions_stage', 'main', 'temp')
-        try {
-          for (const r of unique) {
-            appender.appendBigInt(BigInt(r.time))
-            appender.appendVarchar(r.deviceId)
-            appender.appendVarchar(r.measureName)
-            appender.appendDouble(r.value)
-            appender.appendVarchar(r.modelVersion)
-            appender.appendBigInt(BigInt(r.issuedAt))
-            appender.endRow()
-          }
-          appender.flushSync()
-        } finally {
-          appender.closeSync()
-        }
-        await c.run(
-          `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
-           SELECT epoch_ms(time_ms), device_id, measure_name, value, model_version, epoch_ms(issued_at_ms)
-           FROM predictions_stage
-           ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
-             value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at`,
-        )
-      } finally {
-        await c.run('DELETE FROM predictions_stage')
-      }
-      return { stored: unique.length }
-    })
+    const unique = lastPerKey(rows, predictionKey)
+    await this.predictionWrites.add(unique)
+    return { stored: unique.length }
   }
 
   async predictionsPage(query: SeriesPageQuery): Promise<Prediction[]> {
@@ -782,8 +754,8 @@ export class DuckdbStore implements Store {
       await c.run(`CREATE TEMP TABLE IF NOT EXISTS devices_stage (
         id VARCHAR, source VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)`)
       await c.run(`CREATE TEMP TABLE IF NOT EXISTS predictions_stage (
-        time_ms BIGINT, device_id VARCHAR, measure_name VARCHAR, value DOUBLE, model_version VARCHAR,
-        issued_at_ms BIGINT)`)
+        time TIMESTAMP, device_id VARCHAR, measure_name VARCHAR, value DOUBLE, model_version VARCHAR,
+        issued_at TIMESTAMP)`)
     })
   }
 
@@ -923,13 +895,71 @@ async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = [])
   return reader.getRowObjectsJS()
 }
 
-interface ReadingGroup {
-  batches: Array<readonly Reading[]>
-  done: Promise<void>
+/**
+ * Rows of calls that arrive while the writer is busy, written together by one `flush` (one transaction) once
+ * the writer is free; rows repeated across calls keep the last call's. Every call resolves or fails with it.
+ */
+class GroupedWrites<T> {
+  private open: { batches: Array<readonly T[]>; done: Promise<void> } | undefined
+
+  constructor(
+    private readonly schedule: (work: (c: DuckDBConnection) => Promise<void>) => Promise<void>,
+    private readonly flush: (c: DuckDBConnection, rows: readonly T[]) => Promise<void>,
+    private readonly key: (row: T) => string,
+  ) {}
+
+  /** Resolves once `rows` (unique on the key) are committed. */
+  async add(rows: readonly T[]): Promise<void> {
+    let group = this.open
+    if (!group) {
+      const opened: { batches: Array<readonly T[]>; done: Promise<void> } = {
+        batches: [],
+        done: Promise.resolve(),
+      }
+      opened.done = this.schedule(async (c) => {
+        this.open = undefined
+        const [only, ...more] = opened.batches
+        await this.flush(c, more.length === 0 ? only! : lastPerKey(opened.batches.flat(), this.key))
+      })
+      this.open = group = opened
+    }
+    group.batches.push(rows)
+    await group.done
+  }
 }
 
 function readingKey(r: Reading): string {
   return `${r.deviceId}\u0000${r.measure}\u0000${r.time}`
+}
+
+function predictionKey(r: Prediction): string {
+  return `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`
+}
+
+/** Upserts `rows` (unique on device, measure name, time) in one transaction. */
+async function upsertPredictions(c: DuckDBConnection, rows: readonly Prediction[]): Promise<void> {
+  await c.run('BEGIN TRANSACTION')
+  try {
+    await appendRows(c, 'predictions_stage', 'temp', rows, (appender, r) => {
+      appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
+      appender.appendVarchar(r.deviceId)
+      appender.appendVarchar(r.measureName)
+      appender.appendDouble(r.value)
+      appender.appendVarchar(r.modelVersion)
+      appender.appendTimestamp(timestampValue(BigInt(r.issuedAt) * 1000n))
+    })
+    await c.run(
+      `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
+       SELECT * FROM predictions_stage
+       ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
+         value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at;
+       DELETE FROM predictions_stage;
+       COMMIT`,
+    )
+  } catch (error) {
+    await c.run('ROLLBACK').catch(() => undefined)
+    throw error
+  }
 }
 
 /**

@@ -86,7 +86,10 @@ export function detectFormat(name: string, head: Uint8Array): FileFormat {
     )
   }
   if (byName !== undefined) return byName
-  const text = Buffer.from(head).toString('utf8').replace(/^\uFEFF/, '').trimStart()
+  const text = Buffer.from(head)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
   if (text.startsWith('{')) return 'ndjson'
   throw new AirlakeError(
     'FILE_INVALID',

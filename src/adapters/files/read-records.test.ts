@@ -25,14 +25,27 @@ async function collect(path: string, options: Parameters<typeof readRecords>[1] 
 describe('readRecords: CSV', () => {
   it('yields the header, then each record with its exact text and line, across quoted line breaks and a BOM', async () => {
     const path = join(dir, 'quoted.csv')
-    await writeFile(path, '\uFEFFtime,device,note\r\n2024-01-01T00:00:00Z,a,"two\nlines"\r\n\r\n2024-01-01T01:00:00Z,b,"say ""hi"""\r\n')
+    await writeFile(
+      path,
+      '\uFEFFtime,device,note\r\n2024-01-01T00:00:00Z,a,"two\nlines"\r\n\r\n2024-01-01T01:00:00Z,b,"say ""hi"""\r\n',
+    )
     const rows = await collect(path)
     assert.deepEqual(
       rows.map((r) => r.kind),
       ['header', 'cells', 'cells'],
     )
-    assert.deepEqual(rows[0], { kind: 'header', line: 1, raw: 'time,device,note', cells: ['time', 'device', 'note'] })
-    assert.deepEqual(rows[1], { kind: 'cells', line: 3, raw: '2024-01-01T00:00:00Z,a,"two\nlines"', cells: ['2024-01-01T00:00:00Z', 'a', 'two\nlines'] })
+    assert.deepEqual(rows[0], {
+      kind: 'header',
+      line: 1,
+      raw: 'time,device,note',
+      cells: ['time', 'device', 'note'],
+    })
+    assert.deepEqual(rows[1], {
+      kind: 'cells',
+      line: 3,
+      raw: '2024-01-01T00:00:00Z,a,"two\nlines"',
+      cells: ['2024-01-01T00:00:00Z', 'a', 'two\nlines'],
+    })
     assert.equal(rows[2]?.raw, '2024-01-01T01:00:00Z,b,"say ""hi"""')
     assert.deepEqual(rows[2]?.kind === 'cells' && rows[2].cells, ['2024-01-01T01:00:00Z', 'b', 'say "hi"'])
   })
@@ -73,13 +86,19 @@ describe('readRecords: CSV', () => {
   })
 
   it('refuses a missing, empty or unrecognised file with FILE_INVALID', async () => {
-    await assert.rejects(collect(join(dir, 'nope.csv')), (e) => isAirlakeError(e, 'FILE_INVALID') && /no file/.test(e.message))
+    await assert.rejects(
+      collect(join(dir, 'nope.csv')),
+      (e) => isAirlakeError(e, 'FILE_INVALID') && /no file/.test(e.message),
+    )
     const empty = join(dir, 'empty.csv')
     await writeFile(empty, '')
     await assert.rejects(collect(empty), (e) => isAirlakeError(e, 'FILE_INVALID') && /empty/.test(e.message))
     const odd = join(dir, 'data.bin')
     await writeFile(odd, 'hello')
-    await assert.rejects(collect(odd), (e) => isAirlakeError(e, 'FILE_INVALID') && /\.csv, \.ndjson/.test(e.message))
+    await assert.rejects(
+      collect(odd),
+      (e) => isAirlakeError(e, 'FILE_INVALID') && /\.csv, \.ndjson/.test(e.message),
+    )
     const fake = join(dir, 'fake.xlsx')
     await writeFile(fake, 'time,device\n')
     await assert.rejects(collect(fake), (e) => isAirlakeError(e, 'FILE_INVALID') && /not one/.test(e.message))
@@ -124,13 +143,23 @@ describe('readRecords: workbooks', () => {
       const path = join(dir, `book.${ext}`)
       await writeWorkbook(path, bookType)
       const rows = await collect(path, { sheet: 'Readings' })
-      assert.deepEqual(rows[0], { kind: 'header', line: 1, raw: '["time","device","co2","label"]', cells: ['time', 'device', 'co2', 'label'] })
+      assert.deepEqual(rows[0], {
+        kind: 'header',
+        line: 1,
+        raw: '["time","device","co2","label"]',
+        cells: ['time', 'device', 'co2', 'label'],
+      })
       assert.equal(rows.length, 3)
       const first = rows[1]
       assert.ok(first?.kind === 'cells')
       assert.equal((first.cells[0] as Date).toISOString(), '2024-01-31T23:30:00.000Z')
       assert.deepEqual(first.cells.slice(1), ['dev-1', 412.5, 'ok'])
-      assert.deepEqual(JSON.parse(first.raw), { time: '2024-01-31T23:30:00.000Z', device: 'dev-1', co2: 412.5, label: 'ok' })
+      assert.deepEqual(JSON.parse(first.raw), {
+        time: '2024-01-31T23:30:00.000Z',
+        device: 'dev-1',
+        co2: 412.5,
+        label: 'ok',
+      })
       const second = rows[2]
       assert.ok(second?.kind === 'cells')
       assert.equal(second.line, 4)
@@ -141,7 +170,13 @@ describe('readRecords: workbooks', () => {
   it('names the sheets when the one asked for is absent, and refuses workbooks over the size limit', async () => {
     const path = join(dir, 'sheets.xlsx')
     await writeWorkbook(path, 'xlsx')
-    await assert.rejects(collect(path, { sheet: 'Nope' }), (e) => isAirlakeError(e, 'FILE_INVALID') && /"About", "Readings"/.test(e.message))
-    await assert.rejects(collect(path, { maxWorkbookBytes: 100 }), (e) => isAirlakeError(e, 'FILE_INVALID') && /export the sheet as CSV/.test(e.message))
+    await assert.rejects(
+      collect(path, { sheet: 'Nope' }),
+      (e) => isAirlakeError(e, 'FILE_INVALID') && /"About", "Readings"/.test(e.message),
+    )
+    await assert.rejects(
+      collect(path, { maxWorkbookBytes: 100 }),
+      (e) => isAirlakeError(e, 'FILE_INVALID') && /export the sheet as CSV/.test(e.message),
+    )
   })
 })

@@ -41,7 +41,8 @@ export async function sniffFormat(path: string, name: string = path): Promise<Fi
   try {
     const head = Buffer.alloc(512)
     const { bytesRead } = await handle.read(head, 0, head.length, 0)
-    if (bytesRead === 0) throw new AirlakeError('FILE_INVALID', `${path} is empty: there is nothing to import`)
+    if (bytesRead === 0)
+      throw new AirlakeError('FILE_INVALID', `${path} is empty: there is nothing to import`)
     return detectFormat(name, head.subarray(0, bytesRead))
   } finally {
     await handle.close()

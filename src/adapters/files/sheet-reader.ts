@@ -23,7 +23,13 @@ export async function* readSheet(path: string, options: ReadOptions = {}): Async
   }
   let workbook: XLSX.WorkBook
   try {
-    workbook = XLSX.read(await readFile(path), { type: 'buffer', dense: true, cellDates: true, cellNF: false, cellHTML: false })
+    workbook = XLSX.read(await readFile(path), {
+      type: 'buffer',
+      dense: true,
+      cellDates: true,
+      cellNF: false,
+      cellHTML: false,
+    })
   } catch (error) {
     throw wrapError(error, 'FILE_INVALID', `could not read ${path} as a workbook (is it a real .xlsx/.xls?)`)
   }
@@ -36,10 +42,17 @@ export async function* readSheet(path: string, options: ReadOptions = {}): Async
     )
   }
   // Blank rows are kept here (and skipped below) so that each row's index gives its sheet row number.
-  const rows = XLSX.utils.sheet_to_json<unknown[]>(sheet, { header: 1, raw: true, UTC: true, defval: null, blankrows: true })
+  const rows = XLSX.utils.sheet_to_json<unknown[]>(sheet, {
+    header: 1,
+    raw: true,
+    UTC: true,
+    defval: null,
+    blankrows: true,
+  })
   const firstRow = sheet['!ref'] ? XLSX.utils.decode_range(sheet['!ref']).s.r + 1 : 1
   const start = rows.findIndex((row) => !isBlank(row))
-  if (start < 0) throw new AirlakeError('FILE_INVALID', `sheet ${JSON.stringify(sheetName)} of ${path} is empty`)
+  if (start < 0)
+    throw new AirlakeError('FILE_INVALID', `sheet ${JSON.stringify(sheetName)} of ${path} is empty`)
 
   const header = (rows[start] ?? []).map((cell) =>
     cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString() : String(cell),
@@ -55,7 +68,8 @@ export async function* readSheet(path: string, options: ReadOptions = {}): Async
       })
       yield { kind: 'cells', line: firstRow + i, raw: JSON.stringify(object), cells }
     }
-    if (i % PROGRESS_EVERY_ROWS === 0) options.onProgress?.({ bytesRead: Math.round((bytesTotal * i) / rows.length), bytesTotal })
+    if (i % PROGRESS_EVERY_ROWS === 0)
+      options.onProgress?.({ bytesRead: Math.round((bytesTotal * i) / rows.length), bytesTotal })
   }
   options.onProgress?.({ bytesRead: bytesTotal, bytesTotal })
 }

@@ -8,6 +8,7 @@
  * - `append` keeps a small cache of open file handles; concurrent appends to one segment share an fsync
  *   (group commit), and a promise resolves only once its bytes are on disk.
  * - Names starting with `.` are never keys: temporary files are hidden from `list`, `get` and `exists`.
+ *   Those a crashed writer left behind are removed by the next publish in their folder once an hour old.
  */
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -31,6 +32,9 @@ import type { Lake, LakeObject } from '../../core/ports/lake.js'
 const READ_ONLY = 0o444
 const WRITABLE = 0o644
 const KEY_PART = /^[A-Za-z0-9_=:@+-][A-Za-z0-9_.=:@+-]*$/
+const TEMP_NAME = /^\.[0-9a-f]{12}\.tmp$/
+// Older than any write in progress could be: a temporary file this old was left by a crash.
+const STALE_TEMP_MS = 3_600_000
 
 /** Checks `key` is a safe relative lake key (`a/b/c.ext`); throws PARAMETER_INVALID naming the problem. */
 export function checkLakeKey(key: string): string {
@@ -165,6 +169,7 @@ export class FsLake implements Lake {
     const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`)
     try {
       await mkdir(dir, { recursive: true })
+      await removeStaleTemps(dir)
       await write(temp)
       await chmod(temp, READ_ONLY)
       if (overwrite) {
@@ -368,6 +373,18 @@ export class FsLake implements Lake {
   /** Flushes and closes every open append handle (segments stay open for appends by a later process). */
   async close(): Promise<void> {
     await Promise.all([...this.segments.keys()].map((key) => this.closeSegment(key)))
+  }
+}
+
+/** Deletes temporary files in `dir` that crashed writers left behind (see STALE_TEMP_MS); best effort. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const now = Date.now()
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue
+    const path = join(dir, name)
+    const info = await stat(path).catch(() => undefined)
+    if (info !== undefined && now - info.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => {})
   }
 }
 

@@ -27,7 +27,9 @@ export interface MqttSubscriberOptions {
   connectTimeoutMs?: number | undefined
   logger?: Logger | undefined
   /** Told of connection changes (for /readyz and tests). */
-  onStatus?: ((status: 'connected' | 'offline' | 'reconnecting' | 'closed', detail?: string) => void) | undefined
+  onStatus?:
+    | ((status: 'connected' | 'offline' | 'reconnecting' | 'closed', detail?: string) => void)
+    | undefined
 }
 
 export interface MqttSubscriberMessage {
@@ -108,7 +110,11 @@ export async function subscribeMqtt(
       await handler(message)
     } catch (error) {
       if (closing) {
-        throw new AirlakeError('UPSTREAM_FAILED', 'closing before the message was handled; the broker will redeliver it', { cause: error })
+        throw new AirlakeError(
+          'UPSTREAM_FAILED',
+          'closing before the message was handled; the broker will redeliver it',
+          { cause: error },
+        )
       }
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6))
       logger.error('an MQTT message could not be ingested; retrying before acknowledging it', {
@@ -146,7 +152,9 @@ export async function subscribeMqtt(
     })
     const granted = await client.subscribeAsync(topic, { qos: 1 })
     if (granted.some((g) => g.qos !== 1)) {
-      throw new Error(`the broker granted QoS ${granted.map((g) => g.qos).join(',')} instead of 1 for ${topic}`)
+      throw new Error(
+        `the broker granted QoS ${granted.map((g) => g.qos).join(',')} instead of 1 for ${topic}`,
+      )
     }
   } catch (error) {
     closing = true

@@ -49,7 +49,8 @@ export interface OpenaqPage {
  * @example parseFound('>1000') // { found: 1000, lowerBound: true }
  */
 export function parseFound(value: unknown): { found: number | undefined; lowerBound: boolean } {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return { found: value, lowerBound: false }
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
+    return { found: value, lowerBound: false }
   if (typeof value === 'string') {
     const match = /^\s*(>=?)?\s*(\d+)\s*$/.exec(value)
     if (match) return { found: Number(match[2]), lowerBound: match[1] !== undefined }
@@ -74,10 +75,16 @@ export class OpenaqClient {
     try {
       url = new URL(raw)
     } catch {
-      throw new AirlakeError('CONFIG_INVALID', `the OpenAQ base URL ${JSON.stringify(raw)} is not a URL: write it like ${OPENAQ_BASE_URL}`)
+      throw new AirlakeError(
+        'CONFIG_INVALID',
+        `the OpenAQ base URL ${JSON.stringify(raw)} is not a URL: write it like ${OPENAQ_BASE_URL}`,
+      )
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new AirlakeError('CONFIG_INVALID', `the OpenAQ base URL must start with http:// or https://, got ${url.protocol}`)
+      throw new AirlakeError(
+        'CONFIG_INVALID',
+        `the OpenAQ base URL must start with http:// or https://, got ${url.protocol}`,
+      )
     }
     this.baseUrl = /\/v3$/.test(raw) ? raw : `${raw}/v3`
     this.apiKey = options.apiKey || undefined
@@ -105,7 +112,13 @@ export class OpenaqClient {
           : undefined,
       sensors: sensors.flatMap((sensor: { id?: unknown; parameter?: { id?: unknown; name?: unknown } }) =>
         typeof sensor?.id === 'number' && typeof sensor.parameter?.id === 'number'
-          ? [{ id: sensor.id, parameterId: sensor.parameter.id, parameterName: String(sensor.parameter.name ?? '') }]
+          ? [
+              {
+                id: sensor.id,
+                parameterId: sensor.parameter.id,
+                parameterName: String(sensor.parameter.name ?? ''),
+              },
+            ]
           : [],
       ),
     }
@@ -139,7 +152,8 @@ export class OpenaqClient {
       return { raw: JSON.stringify(result), time: Number.isFinite(time) ? time : undefined, value: row.value }
     })
     const exact = found !== undefined && !lowerBound
-    const hasMore = hours.length > 0 && (exact ? query.page * query.limit < found : hours.length >= query.limit)
+    const hasMore =
+      hours.length > 0 && (exact ? query.page * query.limit < found : hours.length >= query.limit)
     return { hours, page: query.page, found, foundIsLowerBound: lowerBound, hasMore }
   }
 
@@ -181,30 +195,50 @@ export class OpenaqClient {
       }
       if (response.status === 404 && notFoundIsAbsent) return undefined
       if (response.status === 410) {
-        throw new AirlakeError('UPSTREAM_FAILED', `OpenAQ answered 410 Gone for ${url.pathname}: v1 and v2 are retired; use a v3 base URL (${OPENAQ_BASE_URL})`, {
-          details: { retryable: false, status: 410 },
-        })
+        throw new AirlakeError(
+          'UPSTREAM_FAILED',
+          `OpenAQ answered 410 Gone for ${url.pathname}: v1 and v2 are retired; use a v3 base URL (${OPENAQ_BASE_URL})`,
+          {
+            details: { retryable: false, status: 410 },
+          },
+        )
       }
       if (response.status === 422) {
-        throw new AirlakeError('UPSTREAM_FAILED', `OpenAQ refused the query for ${url.pathname} (422): ${validationDetail(text)}`, {
-          details: { retryable: false, status: 422 },
-        })
+        throw new AirlakeError(
+          'UPSTREAM_FAILED',
+          `OpenAQ refused the query for ${url.pathname} (422): ${validationDetail(text)}`,
+          {
+            details: { retryable: false, status: 422 },
+          },
+        )
       }
       if (response.status >= 500) {
-        throw new AirlakeError('UPSTREAM_FAILED', `OpenAQ failed with HTTP ${response.status} at ${url.pathname}; airlake retries`, {
-          details: { retryable: true, status: response.status },
-        })
+        throw new AirlakeError(
+          'UPSTREAM_FAILED',
+          `OpenAQ failed with HTTP ${response.status} at ${url.pathname}; airlake retries`,
+          {
+            details: { retryable: true, status: response.status },
+          },
+        )
       }
       if (!response.ok) {
-        throw new AirlakeError('UPSTREAM_FAILED', `OpenAQ answered HTTP ${response.status} to ${url.pathname}: ${text.slice(0, 200)}`, {
-          details: { retryable: false, status: response.status },
-        })
+        throw new AirlakeError(
+          'UPSTREAM_FAILED',
+          `OpenAQ answered HTTP ${response.status} to ${url.pathname}: ${text.slice(0, 200)}`,
+          {
+            details: { retryable: false, status: response.status },
+          },
+        )
       }
       try {
         const body = JSON.parse(text) as unknown
-        if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>
+        if (typeof body === 'object' && body !== null && !Array.isArray(body))
+          return body as Record<string, unknown>
       } catch {}
-      throw this.garbage(url.pathname, `something that is not a JSON object (${JSON.stringify(text.slice(0, 80))})`)
+      throw this.garbage(
+        url.pathname,
+        `something that is not a JSON object (${JSON.stringify(text.slice(0, 80))})`,
+      )
     }
   }
 
@@ -230,7 +264,10 @@ export class OpenaqClient {
 
   /** How long a 429 asks to wait: `retry-after`, else `x-ratelimit-reset`, else a minute. */
   private waitFor(headers: Headers): number {
-    const seconds = this.secondsHeader(headers.get('retry-after')) ?? this.secondsHeader(headers.get('x-ratelimit-reset')) ?? 60
+    const seconds =
+      this.secondsHeader(headers.get('retry-after')) ??
+      this.secondsHeader(headers.get('x-ratelimit-reset')) ??
+      60
     return Math.min(this.maxWaitMs, Math.max(0, seconds * 1000))
   }
 
@@ -244,20 +281,24 @@ export class OpenaqClient {
   private secondsHeader(value: string | null): number | undefined {
     if (value === null || value.trim() === '') return undefined
     const number = Number(value)
-    if (Number.isFinite(number)) return number > 1e9 ? Math.max(0, number - this.now() / 1000) : Math.max(0, number)
+    if (Number.isFinite(number))
+      return number > 1e9 ? Math.max(0, number - this.now() / 1000) : Math.max(0, number)
     const date = Date.parse(value)
     return Number.isFinite(date) ? Math.max(0, (date - this.now()) / 1000) : undefined
   }
 
   private garbage(path: string, what: string): AirlakeError {
-    return new AirlakeError('UPSTREAM_FAILED', `OpenAQ answered ${path} with ${what}; airlake retries`, { details: { retryable: true } })
+    return new AirlakeError('UPSTREAM_FAILED', `OpenAQ answered ${path} with ${what}; airlake retries`, {
+      details: { retryable: true },
+    })
   }
 }
 
 function validationDetail(text: string): string {
   try {
     const detail = (JSON.parse(text) as { detail?: Array<{ loc?: unknown[]; msg?: string }> }).detail
-    if (Array.isArray(detail)) return detail.map((d) => `${(d.loc ?? []).join('.')}: ${d.msg ?? ''}`).join('; ')
+    if (Array.isArray(detail))
+      return detail.map((d) => `${(d.loc ?? []).join('.')}: ${d.msg ?? ''}`).join('; ')
   } catch {}
   return text.slice(0, 200)
 }

@@ -73,9 +73,10 @@ function fromMs(column: string): string {
 }
 
 /**
- * `Store` on PostgreSQL. Times are `timestamptz`; the port speaks epoch ms. Bulk writes COPY into a
- * session-local staging table and upsert from it in one transaction, so a batch is stored whole or not at all.
- * A device described before any reading reports first/last seen as 0.
+ * `Store` on PostgreSQL. Times are `timestamptz`; the port speaks epoch ms. A batch of readings is COPied
+ * straight into its table (or, when some of it is already stored, into a session-local staging table and
+ * upserted from it) in one transaction, so it is stored whole or not at all. A device described before any
+ * reading reports first/last seen as 0.
  *
  * @example
  * const store = await PostgresStore.open('postgres://airlake@db.example:5432/airlake', { poolSize: 20 })

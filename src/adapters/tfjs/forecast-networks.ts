@@ -20,6 +20,8 @@ export interface NetworkParams {
   epochs: number
   batchSize: number
   learningRate: number
+  /** Training loss on the standardised residuals: `mae` (default: what the evaluator and model selection score) or `mse`. */
+  loss: 'mse' | 'mae'
   /** Epochs without a better validation loss before stopping (the best epoch's weights are kept). */
   patience: number
   /** Units of each dense hidden layer. */
@@ -32,6 +34,7 @@ export interface NetworkParams {
   samplesPerEpoch: number
   /** Share of the latest training windows held out for early stopping when no validation is given. */
   holdout: number
+  /** Feature choices, merged over the default `{ transform: 'auto' }` (log1p for positive skewed series such as NOx). */
   features: FeatureOptions
 }
 
@@ -42,25 +45,27 @@ export function defaultNetworkParams(kind: NetworkKind, window: number): Network
         epochs: 60,
         batchSize: 256,
         learningRate: 0.002,
+        loss: 'mae',
         patience: 6,
         hidden: [128, 64],
         units: 0,
         sequenceLength: 0,
         samplesPerEpoch: 0,
         holdout: 0.15,
-        features: {},
+        features: { transform: 'auto' },
       }
     : {
         epochs: 25,
         batchSize: 128,
         learningRate: 0.002,
+        loss: 'mae',
         patience: 4,
         hidden: [64],
         units: 32,
         sequenceLength: Math.min(window, 24),
         samplesPerEpoch: 2048,
         holdout: 0.15,
-        features: {},
+        features: { transform: 'auto' },
       }
 }
 
@@ -70,7 +75,9 @@ export function resolveNetworkParams(
   window: number,
   params: Record<string, unknown> = {},
 ): NetworkParams {
-  const p = { ...defaultNetworkParams(kind, window), ...params } as NetworkParams
+  const defaults = defaultNetworkParams(kind, window)
+  const p = { ...defaults, ...params } as NetworkParams
+  p.features = { ...defaults.features, ...(params.features as FeatureOptions | undefined) }
   const whole = (name: keyof NetworkParams, min: number) => {
     const v = p[name]
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
@@ -93,6 +100,12 @@ export function resolveNetworkParams(
         `lstm sequenceLength ${p.sequenceLength} is longer than the ${window}-value window`,
       )
     }
+  }
+  if (p.loss !== 'mse' && p.loss !== 'mae') {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `${kind} loss must be mse or mae, got ${JSON.stringify(p.loss)}`,
+    )
   }
   if (!(p.learningRate > 0 && p.learningRate < 1)) {
     throw new AirlakeError(

@@ -226,7 +226,10 @@ export class TfjsForecastTrainer implements ForecastTrainer {
       const xCheck = networkInputs(tf, check, pre).map(keep)
       const yCheck = keep(tf.tensor2d(standardTargets(check, pre), [check.n, H]))
       network = buildNetwork(tf, this.algorithm, { features: m.d, horizon: H }, p, seed)
-      network.compile({ optimizer: tf.train.adam(p.learningRate), loss: 'meanSquaredError' })
+      network.compile({
+        optimizer: tf.train.adam(p.learningRate),
+        loss: p.loss === 'mae' ? 'meanAbsoluteError' : 'meanSquaredError',
+      })
 
       const random = seededRandom(seed)
       const perEpoch = p.samplesPerEpoch > 0 ? Math.min(p.samplesPerEpoch, train.n) : train.n

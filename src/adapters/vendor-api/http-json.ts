@@ -17,7 +17,12 @@ export interface HttpJsonResult {
  */
 export async function getJson(
   url: URL,
-  options: { headers: Record<string, string>; timeoutMs: number; what: string; signal?: AbortSignal | undefined },
+  options: {
+    headers: Record<string, string>
+    timeoutMs: number
+    what: string
+    signal?: AbortSignal | undefined
+  },
 ): Promise<HttpJsonResult> {
   const timeout = AbortSignal.timeout(options.timeoutMs)
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout

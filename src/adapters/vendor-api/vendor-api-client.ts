@@ -29,12 +29,19 @@ export class VendorApiClient {
     try {
       base = new URL(options.url)
     } catch {
-      throw new AirlakeError('CONFIG_INVALID', `the vendor URL ${JSON.stringify(options.url)} is not a URL: write it like https://vendor.example.com`)
+      throw new AirlakeError(
+        'CONFIG_INVALID',
+        `the vendor URL ${JSON.stringify(options.url)} is not a URL: write it like https://vendor.example.com`,
+      )
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new AirlakeError('CONFIG_INVALID', `the vendor URL must start with http:// or https://, got ${base.protocol}`)
+      throw new AirlakeError(
+        'CONFIG_INVALID',
+        `the vendor URL must start with http:// or https://, got ${base.protocol}`,
+      )
     }
-    if (!options.token) throw new AirlakeError('CONFIG_INVALID', 'the vendor token is empty: give the token the vendor issued')
+    if (!options.token)
+      throw new AirlakeError('CONFIG_INVALID', 'the vendor token is empty: give the token the vendor issued')
     this.url = base.href.replace(/\/$/, '')
     this.token = options.token
     this.timeoutMs = options.timeoutMs ?? 10_000
@@ -46,8 +53,16 @@ export class VendorApiClient {
   }
 
   /** `GET /api/sensor_readings?devid&startTs&endTs`: one device's history between two unix-second bounds. */
-  async history(deviceId: string, fromSeconds: number, toSeconds: number, signal?: AbortSignal): Promise<VendorApiItem[]> {
-    return this.readings({ devid: deviceId, startTs: String(Math.floor(fromSeconds)), endTs: String(Math.floor(toSeconds)) }, signal)
+  async history(
+    deviceId: string,
+    fromSeconds: number,
+    toSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<VendorApiItem[]> {
+    return this.readings(
+      { devid: deviceId, startTs: String(Math.floor(fromSeconds)), endTs: String(Math.floor(toSeconds)) },
+      signal,
+    )
   }
 
   /** `GET /api/sensor_devices`: the devices with their names. */
@@ -55,11 +70,17 @@ export class VendorApiClient {
     const body = await this.get('/api/sensor_devices', {}, signal)
     const devices = (body as { devices?: unknown }).devices
     if (!Array.isArray(devices)) throw this.garbage('/api/sensor_devices', 'no "devices" list')
-    return devices.filter((d): d is { devid: string; name?: string } => typeof d === 'object' && d !== null && typeof d.devid === 'string')
+    return devices.filter(
+      (d): d is { devid: string; name?: string } =>
+        typeof d === 'object' && d !== null && typeof d.devid === 'string',
+    )
   }
 
   private async readings(query: Record<string, string>, signal?: AbortSignal): Promise<VendorApiItem[]> {
-    const body = (await this.get('/api/sensor_readings', query, signal)) as { readings?: unknown; success?: unknown }
+    const body = (await this.get('/api/sensor_readings', query, signal)) as {
+      readings?: unknown
+      success?: unknown
+    }
     if (body.success === false) throw this.garbage('/api/sensor_readings', '"success": false')
     if (!Array.isArray(body.readings)) throw this.garbage('/api/sensor_readings', 'no "readings" list')
     return body.readings.map((item) => ({ raw: JSON.stringify(item), body: item as unknown }))
@@ -82,22 +103,34 @@ export class VendorApiClient {
       )
     }
     if (result.status === 404) {
-      throw new AirlakeError('UPSTREAM_FAILED', `the vendor API has no ${path} at ${this.url} (HTTP 404): check the base URL`, {
-        details: { retryable: false, status: 404 },
-      })
+      throw new AirlakeError(
+        'UPSTREAM_FAILED',
+        `the vendor API has no ${path} at ${this.url} (HTTP 404): check the base URL`,
+        {
+          details: { retryable: false, status: 404 },
+        },
+      )
     }
     if (result.status < 200 || result.status >= 300) {
-      throw new AirlakeError('UPSTREAM_FAILED', `the vendor API answered HTTP ${result.status} to ${path}: ${result.text.slice(0, 200)}`, {
-        details: { retryable: result.status === 429 || result.status === 408, status: result.status },
-      })
+      throw new AirlakeError(
+        'UPSTREAM_FAILED',
+        `the vendor API answered HTTP ${result.status} to ${path}: ${result.text.slice(0, 200)}`,
+        {
+          details: { retryable: result.status === 429 || result.status === 408, status: result.status },
+        },
+      )
     }
     if (typeof result.body !== 'object' || result.body === null) throw this.garbage(path, 'not a JSON object')
     return result.body
   }
 
   private garbage(path: string, what: string): AirlakeError {
-    return new AirlakeError('UPSTREAM_FAILED', `the vendor API answered ${path} with ${what}: it may be failing; airlake retries`, {
-      details: { retryable: true },
-    })
+    return new AirlakeError(
+      'UPSTREAM_FAILED',
+      `the vendor API answered ${path} with ${what}: it may be failing; airlake retries`,
+      {
+        details: { retryable: true },
+      },
+    )
   }
 }

@@ -34,7 +34,11 @@ const MAX_LISTED_ERRORS = 20
 const ANY_TYPE = '*'
 
 export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const stored = app.metrics.counter('airlake_readings_stored_total', 'Reading rows stored through the API.', ['source'])
+  const stored = app.metrics.counter(
+    'airlake_readings_stored_total',
+    'Reading rows stored through the API.',
+    ['source'],
+  )
   const rejected = app.metrics.counter(
     'airlake_rejections_total',
     'Records or values rejected through the API (each kept in `rejected`).',
@@ -55,12 +59,16 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   await app.register(async (scope) => {
     const rawBodies = new WeakMap<FastifyRequest, string>()
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser(ANY_TYPE, { parseAs: 'string' }, async (request: FastifyRequest, text: string | Buffer) => {
-      const raw = typeof text === 'string' ? text : text.toString('utf8')
-      rawBodies.set(request, raw)
-      const document = parseJsonDocument(raw)
-      return document.ok ? document.value : reject(raw, document.error)
-    })
+    scope.addContentTypeParser(
+      ANY_TYPE,
+      { parseAs: 'string' },
+      async (request: FastifyRequest, text: string | Buffer) => {
+        const raw = typeof text === 'string' ? text : text.toString('utf8')
+        rawBodies.set(request, raw)
+        const document = parseJsonDocument(raw)
+        return document.ok ? document.value : reject(raw, document.error)
+      },
+    )
 
     scope.put(
       '/sensorsdata',
@@ -104,7 +112,10 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         const report = await ingest([{ raw, readings }])
         const first = report.rejections[0]
         if (report.stored === 0 && first) {
-          throw new AirlakeError(first.code === 'READING_IMPOSSIBLE' ? 'READING_IMPOSSIBLE' : 'READING_INVALID', first.reason)
+          throw new AirlakeError(
+            first.code === 'READING_IMPOSSIBLE' ? 'READING_IMPOSSIBLE' : 'READING_INVALID',
+            first.reason,
+          )
         }
         const reading = readings[0]!
         return reply.code(201).send({
@@ -119,11 +130,15 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   await app.register(async (scope) => {
     const texts = new WeakMap<FastifyRequest, { raw: string; ndjson: boolean }>()
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser(ANY_TYPE, { parseAs: 'string' }, async (request: FastifyRequest, text: string | Buffer) => {
-      const raw = typeof text === 'string' ? text : text.toString('utf8')
-      texts.set(request, { raw, ndjson: /ndjson/i.test(request.headers['content-type'] ?? '') })
-      return null
-    })
+    scope.addContentTypeParser(
+      ANY_TYPE,
+      { parseAs: 'string' },
+      async (request: FastifyRequest, text: string | Buffer) => {
+        const raw = typeof text === 'string' ? text : text.toString('utf8')
+        texts.set(request, { raw, ndjson: /ndjson/i.test(request.headers['content-type'] ?? '') })
+        return null
+      },
+    )
 
     scope.post(
       '/sensorsdata/batch',
@@ -146,7 +161,10 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       async (request, reply) => {
         const text = texts.get(request)
         if (!text) {
-          return reject('', new AirlakeError('BAD_REQUEST', 'the batch is empty: send a JSON array or NDJSON of readings'))
+          return reject(
+            '',
+            new AirlakeError('BAD_REQUEST', 'the batch is empty: send a JSON array or NDJSON of readings'),
+          )
         }
         let items: ReturnType<typeof batchItems>
         try {
@@ -155,7 +173,10 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           return reject(text.raw, asReadingError(error))
         }
         if (items.length === 0) {
-          return reject(text.raw, new AirlakeError('BAD_REQUEST', 'the batch is empty: send a JSON array or NDJSON of readings'))
+          return reject(
+            text.raw,
+            new AirlakeError('BAD_REQUEST', 'the batch is empty: send a JSON array or NDJSON of readings'),
+          )
         }
         const errors: Array<{ index: number; code: string; message: string }> = []
         const records = items.map((item, index): IngestRecord => {
@@ -180,7 +201,11 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           })
           for (const rejection of report.rejections) {
             if (rejection.code !== 'READING_IMPOSSIBLE') continue
-            errors.push({ index: indexOfRaw.get(rejection.payload) ?? -1, code: rejection.code, message: rejection.reason })
+            errors.push({
+              index: indexOfRaw.get(rejection.payload) ?? -1,
+              code: rejection.code,
+              message: rejection.reason,
+            })
           }
           errors.sort((a, b) => a.index - b.index)
         }
@@ -232,11 +257,23 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
   )
 }
 
-function summary(report: IngestReport): { received: number; accepted: number; rejected: number; stored: number } {
-  return { received: report.received, accepted: report.accepted, rejected: report.rejected, stored: report.stored }
+function summary(report: IngestReport): {
+  received: number
+  accepted: number
+  rejected: number
+  stored: number
+} {
+  return {
+    received: report.received,
+    accepted: report.accepted,
+    rejected: report.rejected,
+    stored: report.stored,
+  }
 }
 
 function asReadingError(error: unknown): AirlakeError {
   if (error instanceof AirlakeError) return error
-  return new AirlakeError('READING_INVALID', `the reading could not be read: ${String(error)}`, { cause: error })
+  return new AirlakeError('READING_INVALID', `the reading could not be read: ${String(error)}`, {
+    cause: error,
+  })
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { loadConfig } from '../../config.js'
 import { AirlakeError } from '../../core/errors.js'
 import { startDemo } from '../../demo/demo.js'
-import { listenOverrides, untilStopped } from './serve.js'
+import { listenOverrides, untilStopped } from '../listen.js'
 
 export interface DemoCommandOptions {
   port?: string | undefined

@@ -52,9 +52,9 @@ export function exportCommand(program: Command, open: () => Promise<App>): void 
   program
     .command('export')
     .description(
-      'export stored readings (from silver, after promoting new bronze) as CSV with columns\n' +
-        'time (ISO 8601 UTC), device_id, measure, value, source; kept in the lake as\n' +
-        'silver/<source>/<day>/raw.csv, silver/<source>/export/<yyyymmdd>.<yyyymmdd>/raw.csv or\n' +
+      'export stored readings (from silver, after promoting new bronze) as CSV with columns ' +
+        'time (ISO 8601 UTC), device_id, measure, value, source; kept in the lake as ' +
+        'silver/<source>/<day>/raw.csv, silver/<source>/export/<yyyymmdd>.<yyyymmdd>/raw.csv or ' +
         'silver/<source>/latest/<N>-days/raw.csv (source "_all" when --source is not given)',
     )
     .option('--source <name>', 'only this source; all sources by default')

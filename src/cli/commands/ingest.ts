@@ -7,7 +7,7 @@
 import { basename } from 'node:path'
 import type { Command } from 'commander'
 import type { App } from '../../app.js'
-import { AirlakeError } from '../../core/errors.js'
+import { AirlakeError, isAirlakeError } from '../../core/errors.js'
 import {
   type FileIngestReport,
   type FileMapping,
@@ -78,7 +78,8 @@ export function ingestSummary(report: FileIngestReport, seconds: number): string
   const lines = [
     `${report.file} (${report.shape}): ${count(report.rows)} rows -> ${count(report.rowsStored)} stored ` +
       `(${count(report.readingsStored)} readings), ${count(report.rowsRejected)} rejected` +
-      `${report.rejections > report.rowsRejected ? ` (+${count(report.rejections - report.rowsRejected)} impossible values of stored rows)` : ''}` +
+      // Impossible values of stored rows are rejected one by one, so entries can outnumber rejected rows.
+      `${report.rejections > 0 ? ` (${count(report.rejections)} ${report.rejections === 1 ? 'entry' : 'entries'} kept in \`rejected\`)` : ''}` +
       `, in ${seconds.toFixed(1)} s (${count(rate)} rows/s).`,
   ]
   if (report.firstRejections.length > 0) {
@@ -152,7 +153,14 @@ export function ingestCommand(program: Command, open: () => Promise<App>): void 
           `--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(options.format)}`,
         )
       }
-      const app = await open()
+      const app = await open().catch((error: unknown) => {
+        if (!isAirlakeError(error, 'CONFLICT')) throw error
+        throw new AirlakeError(
+          'CONFLICT',
+          `${error.message}; to import through the running server: curl -H "x-api-key: $KEY" --data-binary @${file} "http://127.0.0.1:8080/sensorsdata/upload?filename=${encodeURIComponent(basename(file))}"`,
+          { cause: error },
+        )
+      })
       const progress = progressReporter(basename(file))
       const started = performance.now()
       let report: FileIngestReport

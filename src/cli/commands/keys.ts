@@ -15,7 +15,10 @@ export function keysCommand(program: Command, open: () => Promise<App>): void {
   const keys = program
     .command('keys')
     .description('API keys for the HTTP API (header x-api-key)')
-    .addHelpText('after', '\nExamples:\n  airlake keys create --name dashboard\n  airlake keys list --json\n  airlake keys revoke 3f2a9c0d1b2e4f56')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  airlake keys create --name dashboard\n  airlake keys list --json\n  airlake keys revoke 3f2a9c0d1b2e4f56',
+    )
 
   keys
     .command('create')
@@ -26,7 +29,9 @@ export function keysCommand(program: Command, open: () => Promise<App>): void {
       const app = await open()
       const { id, key, record } = await createApiKey(app, { name: options.name })
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ id, name: record.name, key, createdAt: iso(record.createdAt) })}\n`)
+        process.stdout.write(
+          `${JSON.stringify({ id, name: record.name, key, createdAt: iso(record.createdAt) })}\n`,
+        )
         return
       }
       process.stdout.write(
@@ -60,10 +65,22 @@ export function keysCommand(program: Command, open: () => Promise<App>): void {
       }
       const table = [
         ['ID', 'NAME', 'STATUS', 'CREATED', 'LAST USED'],
-        ...records.map((r) => [r.id, r.name, r.revokedAt === undefined ? 'active' : 'revoked', iso(r.createdAt), iso(r.lastUsedAt)]),
+        ...records.map((r) => [
+          r.id,
+          r.name,
+          r.revokedAt === undefined ? 'active' : 'revoked',
+          iso(r.createdAt),
+          iso(r.lastUsedAt),
+        ]),
       ]
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
-      for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`)
+      for (const row of table)
+        process.stdout.write(
+          `${row
+            .map((cell, i) => cell.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd()}\n`,
+        )
     })
 
   keys

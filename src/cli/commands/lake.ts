@@ -55,7 +55,7 @@ export function lakeCommand(program: Command, open: () => Promise<App>): void {
   lake
     .command('build-silver')
     .description(
-      'promote new bronze segments to silver Parquet partitions silver/<source>/date=<day>/part-0.parquet\n' +
+      'promote new bronze segments to silver Parquet partitions silver/<source>/date=<day>/part-0.parquet ' +
         '(typed, one row per device, measure and time; the last received wins). Idempotent: run it any time.',
     )
     .option(

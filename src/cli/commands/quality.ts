@@ -98,9 +98,9 @@ export function qualityCommand(program: Command, open: () => Promise<App>): void
   program
     .command('quality')
     .description(
-      'run the data quality checks on silver for one UTC day (missing rate, gaps, flat-lined sensors,\n' +
-        'duplicate times, freshness, impossible values; thresholds per measure), store the report\n' +
-        '(lake quality/<day>.json, served by GET /quality) and print it. Exit code 1 when a blocking\n' +
+      'run the data quality checks on silver for one UTC day (missing rate, gaps, flat-lined sensors, ' +
+        'duplicate times, freshness, impossible values; thresholds per measure), store the report ' +
+        '(lake quality/<day>.json, served by GET /quality) and print it. Exit code 1 when a blocking ' +
         'check fails: training on that series is refused.',
     )
     .option('--day <YYYY-MM-DD>', 'the UTC day to check (default: today, up to now)')

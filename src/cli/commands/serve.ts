@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander'
 import { openApp } from '../../app.js'
-import { type Config, loadConfig } from '../../config.js'
-import { AirlakeError } from '../../core/errors.js'
+import { loadConfig } from '../../config.js'
 import { createLogger } from '../../logger.js'
 import { startRuntime } from '../../runtime.js'
+import { listenOverrides, untilStopped } from '../listen.js'
 import { runDemoCommand } from './demo.js'
 
 export interface ServeOptions {
@@ -50,37 +50,4 @@ export function serveCommand(program: Command): void {
       process.stdout.write('stopping…\n')
       await runtime.stop()
     })
-}
-
-/** `--port` and `--host` as settings overrides; a bad port is a usage error naming the value. */
-export function listenOverrides(options: {
-  port?: string | undefined
-  host?: string | undefined
-}): Partial<Config> {
-  const overrides: Partial<Config> = {}
-  if (options.port !== undefined) {
-    const port = Number(options.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new AirlakeError(
-        'PARAMETER_INVALID',
-        `--port ${options.port}: use a whole number from 0 to 65535, e.g. --port 8080`,
-      )
-    }
-    overrides.port = port
-  }
-  if (options.host !== undefined) overrides.host = options.host
-  return overrides
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-export function untilStopped(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
 }

@@ -40,7 +40,8 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): {
         const width = 24
         const filled = Math.round((percent / 100) * width)
         const line = `${label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${String(percent).padStart(3)}% ${event.message}`
-        stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 100) - 1)}`)
+        // A terminal of unknown size reports 0 columns.
+        stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 100) - 1)}`)
         drawn = true
         if (event.fraction >= 1 && event.message === 'done') {
           stream.write('\n')

@@ -1,19 +1,19 @@
 /**
- * Devices: every device with its last reading, how fresh it is, its source and a sparkline of the
- * last hour. Readings and new devices arrive live.
+ * Devices: every device with its last reading, how fresh it is, its source and a sparkline of its
+ * newest 60 readings. Readings and new devices arrive live.
  */
 import { errorMessage } from '../api.js'
 import { sparkline } from '../charts.js'
 import type { Context, View } from '../context.js'
 import { type DeviceSummary, deviceFromEvent, loadDevices, readingsFromEvent } from '../data.js'
 import { debounce, h, perFrame, replace } from '../dom.js'
-import { formatAge, formatValue, freshness, HOUR, measureLabel } from '../format.js'
+import { formatAge, formatValue, freshness, measureLabel } from '../format.js'
 
 /** The measure a sparkline shows: IAQ when the device has it, else its first measure. */
 const PREFERRED = ['iaq', 'pm25', 'co2', 'temperature']
 /** Devices whose newest readings are fetched on opening: beyond this the list shows ids, and live values as they come. */
 const MAX_SPARKLINES = 60
-/** Newest readings fetched per device: an hour at one a minute. */
+/** Newest readings fetched per device and drawn in its sparkline: an hour at one a minute. */
 const SPARK_POINTS = 60
 
 interface Row {
@@ -106,7 +106,9 @@ export function devicesView(ctx: Context): View {
           'div',
           {
             class: 'device-spark',
-            title: row.spark.measure ? `${measureLabel(row.spark.measure)}, last hour` : '',
+            title: row.spark.measure
+              ? `${measureLabel(row.spark.measure)}, last ${row.spark.values.length} readings`
+              : '',
           },
           sparkline(row.spark.times, row.spark.values),
           row.spark.measure ? h('span', { class: 'muted small' }, measureLabel(row.spark.measure)) : null,
@@ -162,7 +164,7 @@ export function devicesView(ctx: Context): View {
       const times: number[] = []
       const ys: number[] = []
       values.forEach((v, i) => {
-        if (v !== null && table.times[i]! >= (newest ?? 0) - HOUR) {
+        if (v !== null) {
           times.push(table.times[i]!)
           ys.push(v)
         }
@@ -267,7 +269,7 @@ function measureOrder(measure: string): number {
   return i < 0 ? order.length : i
 }
 
-/** Keeps the last hour, in time order, replacing a repeated minute (a repeated reading replaces the value). */
+/** Keeps the newest readings, in time order, replacing a repeated time (a repeated reading replaces the value). */
 function appendPoint(spark: { times: number[]; values: number[] }, time: number, value: number): void {
   const i = spark.times.indexOf(time)
   if (i >= 0) {
@@ -278,8 +280,7 @@ function appendPoint(spark: { times: number[]; values: number[] }, time: number,
   while (at > 0 && spark.times[at - 1]! > time) at--
   spark.times.splice(at, 0, time)
   spark.values.splice(at, 0, value)
-  const cutoff = spark.times[spark.times.length - 1]! - HOUR
-  while (spark.times.length > 0 && spark.times[0]! < cutoff) {
+  while (spark.times.length > SPARK_POINTS) {
     spark.times.shift()
     spark.values.shift()
   }

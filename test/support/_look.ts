@@ -1,0 +1,27 @@
+import { openBrowser } from './browser.js'
+const b = await openBrowser({ baseURL: 'http://127.0.0.1:8098', width: 1366, height: 900 })
+const { page } = b
+await page.goto('/', { timeout: 60_000 })
+await page.getByLabel('API key').fill('al_demo_key_0123456789abcdef')
+await page.getByRole('button', { name: 'Sign in' }).click()
+await page.locator('[data-device="motorway-ch"]').waitFor()
+await page.waitForTimeout(3000)
+await b.screenshot('demo-devices', { fullPage: true })
+for (const d of ['wsn-single-hop-1', 'motorway-ch']) {
+  await page.goto(`/#/device/${d}`)
+  await page.locator('.measure-card canvas').first().waitFor()
+  await page.waitForTimeout(2500)
+  await b.screenshot(`demo-${d}`, { fullPage: true })
+}
+await page.goto('/#/device/motorway-ch')
+await page.getByRole('button', { name: 'Week' }).click()
+await page.waitForTimeout(2500)
+await b.screenshot('demo-motorway-week', { fullPage: true })
+await page.goto('/#/models')
+await page.waitForTimeout(4000)
+await b.screenshot('demo-models', { fullPage: true })
+await page.goto('/#/pipelines')
+await page.waitForTimeout(3000)
+await b.screenshot('demo-pipelines', { fullPage: true })
+console.log(b.problems)
+await b.close()
