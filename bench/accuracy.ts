@@ -21,9 +21,6 @@ import { interpolateGaps, resampleToGrid } from '../src/pipeline/time-series.js'
 import { forecastTrainers } from '../src/trainers.js'
 import type { BenchOptions, BenchResult } from './types.js'
 
-// libgomp busy-waits by default, which makes XGBoost many times slower on a shared machine.
-process.env.OMP_WAIT_POLICY ??= 'passive'
-
 const BASELINES = ['persistence', 'seasonal-naive']
 const SEED = 42
 const MAX_GAP_STEPS = 4

@@ -82,7 +82,14 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
   if (options.schedule !== false) scheduler.start()
   stoppers.unshift(() => scheduler.stop())
 
-  for (const start of sourceStarters) stoppers.unshift(await start({ app, scheduler }))
+  try {
+    for (const start of sourceStarters) stoppers.unshift(await start({ app, scheduler }))
+  } catch (error) {
+    // A source that cannot start (an unreachable broker) stops what did start, then says why.
+    for (const stop of stoppers) await Promise.resolve().then(stop).catch(() => {})
+    await serving.close()
+    throw error
+  }
 
   await server.listen({ port: options.port ?? config.port, host: options.host ?? config.host })
   const address = server.server.address()

@@ -169,4 +169,23 @@ describe('real-time forecasts on the real runtime', () => {
       `issued at ${new Date(iaq[0]!.issuedAt).toISOString()}`,
     )
   })
+
+  it('forecasts with the new version as soon as the champion alias moves', async () => {
+    const model = await fitIaqModel(s.runtime, { params: { lambda: 1 } })
+    const v2 = await registerIaqModel(s.runtime, { name: 'dev1.iaq.ridge', model, alias: 'champion' })
+    assert.equal(v2.version, 2)
+    const answer = await s.call('PUT', '/sensorsdata', vendorReading('dev1', 31))
+    assert.equal(answer.status, 201)
+    await settle()
+    const [row] = await s.runtime.app.store.predictionsPage({
+      deviceId: 'dev1',
+      from: at(32),
+      to: at(32),
+      measures: ['iaq~1'],
+      limitTimes: 1,
+    })
+    assert.equal(row?.modelVersion, 'dev1.iaq.ridge@2')
+    assert.ok(s.runtime.serving.loadedModels().includes('dev1.iaq.ridge@2'))
+    assert.ok(!s.runtime.serving.loadedModels().includes('dev1.iaq.ridge@1'), 'the old champion is unloaded')
+  })
 })

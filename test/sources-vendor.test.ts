@@ -81,6 +81,7 @@ describe('vendor API client', () => {
 
 describe('pollVendorOnce', () => {
   it('stores six rows per reading through the ingestion path, and nothing twice on later polls', async () => {
+    vendor.addDevice(DEVICE_A, 'Reception')
     vendor.addReading({ devid: DEVICE_A, time: T0, values: [25.2, 51.5, 100.9, 132, 862.4, 1.1] })
     vendor.addReading({ devid: DEVICE_B, time: T0, values: [21, 40, 101.2, 80, 600, 0.5] })
     const first = await pollVendorOnce(deps, { client: client(), retry: fastRetry })
@@ -110,6 +111,7 @@ describe('pollVendorOnce', () => {
 
     const again = await pollVendorOnce(deps, { client: client(), retry: fastRetry })
     assert.equal(again.skipped, 2)
+    assert.equal((await deps.store.getDevice(DEVICE_A))?.name, 'Reception')
     assert.equal(again.received, 0)
 
     vendor.addReading({ devid: DEVICE_A, time: T0 + 60_000, values: [25.3, 51, 100.9, 140, 870, 1.2] })

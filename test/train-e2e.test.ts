@@ -22,10 +22,6 @@ import type { GoldManifest } from '../src/pipeline/matrix.js'
 import { loadForecastModel, promoteModel } from '../src/pipeline/registry.js'
 import { startTraining, type TrainRequest } from '../src/pipeline/train.js'
 
-// libgomp's default busy-waiting makes XGBoost 10-20x slower on a loaded machine; it reads this when
-// libxgboost is loaded (lazily, on the first fit).
-process.env.OMP_WAIT_POLICY ??= 'passive'
-
 const FROM = Date.UTC(2004, 3, 1)
 const TO = Date.UTC(2004, 4, 31, 23)
 const MODELS = ['ridge', 'xgboost']

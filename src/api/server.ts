@@ -19,6 +19,7 @@ import type { ApiDeps, RouteModule } from './deps.js'
 import { toErrorReply } from './error-reply.js'
 import { LoadShedder } from './load-shedding.js'
 import { MetricsRegistry } from './metrics.js'
+import { devicesRoutes } from './routes/devices.js'
 import { eventsRoutes } from './routes/events.js'
 import { healthRoutes } from './routes/health.js'
 import { predictionsRoutes } from './routes/predictions.js'
@@ -48,6 +49,7 @@ export interface ServerOptions {
 function protectedRoutes(options: ServerOptions): RouteModule[] {
   return [
     sensorsdataRoutes,
+    devicesRoutes,
     predictionsRoutes,
     eventsRoutes({ heartbeatMs: options.eventsHeartbeatMs, maxClients: options.maxEventClients }),
   ]
@@ -129,7 +131,9 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
   )
 
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.config.loadShedding === false) return done()
+    // The dashboard's own files are cheap and must load even while the server sheds API work.
+    if (request.routeOptions.config.loadShedding === false || isDashboardFile(request.routeOptions.url))
+      return done()
     const admitted = shedder.enter()
     if (!admitted.ok) {
       reply.header('retry-after', '1')
@@ -209,6 +213,11 @@ export async function createServer(deps: ApiDeps, options: ServerOptions = {}): 
 
   await registerDashboard(app, options.webRoot)
   return app
+}
+
+/** Whether a route is the dashboard's static files (`/` and the wildcard of @fastify/static). */
+function isDashboardFile(route: string | undefined): boolean {
+  return route === '/' || route === '/*'
 }
 
 /** The dashboard's files at `/` without a key, or a page saying how to build them. */

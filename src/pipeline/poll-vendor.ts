@@ -95,6 +95,8 @@ export async function pollVendorOnce(
   }
 
   const report = await ingestJsonItems(deps, { source, items: fresh })
+  const newDevices = [...advanced.keys()].filter((deviceId) => !cursors.has(deviceId))
+  if (newDevices.length > 0) await nameDevices(deps, input.client, source, newDevices, input.signal)
   if (fresh.length > 0) {
     try {
       await deps.store.setState(cursorKey, JSON.stringify(Object.fromEntries(advanced)))
@@ -114,6 +116,32 @@ export async function pollVendorOnce(
     rejected: report.rejected,
     stored: report.stored,
     attempts,
+  }
+}
+
+/**
+ * Gives devices seen for the first time their vendor names (`GET /api/sensor_devices`). Best effort: names
+ * are for people, so a failure is logged and the poll still succeeds.
+ */
+async function nameDevices(
+  deps: IngestDeps,
+  client: VendorClient,
+  source: string,
+  deviceIds: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    const wanted = new Set(deviceIds)
+    for (const device of await client.devices(signal)) {
+      if (wanted.has(device.devid) && device.name) {
+        await deps.store.describeDevice({ id: device.devid, source, name: device.name })
+      }
+    }
+  } catch (error) {
+    deps.logger.warn('could not read the vendor device names; the devices keep their ids as names', {
+      source,
+      error: String(error),
+    })
   }
 }
 

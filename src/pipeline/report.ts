@@ -187,6 +187,7 @@ table { border-collapse: collapse; margin: 1rem 0; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 tr.best { background: #eef7ee; font-weight: bold; }
+#metrics td:nth-child(3) { white-space: nowrap; text-align: left; }
 .scroll { overflow-x: auto; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
 dt { font-weight: bold; }

@@ -38,6 +38,8 @@ export interface VendorClient {
   readonly url: string
   /** The latest reading of every device. Throws UPSTREAM_FAILED (with `details.retryable`) on failure. */
   latestReadings(signal?: AbortSignal): Promise<VendorItem[]>
+  /** The devices with their names ("Reception"); UPSTREAM_FAILED on failure. */
+  devices(signal?: AbortSignal): Promise<Array<{ devid: string; name?: string | undefined }>>
 }
 
 /** One hourly PM2.5 mean of OpenAQ, with its exact JSON text. */

@@ -147,21 +147,24 @@ export function selectionSection(ctx: Context): Section {
           const rewards = selection.history.filter(
             (e) => e.selector === selector && e.kind === 'reward' && e.value !== undefined,
           )
-          banditCharts.push(
+          const points =
             rewards.length > 0
-              ? rewardChart(
-                  rewardsBox,
-                  names,
-                  rewards.map((e) => ({ arm: e.arm, time: e.time, meanReward: e.value! })),
+              ? rewards.map((e) => ({ arm: e.arm, time: e.time, meanReward: e.value! }))
+              : names.flatMap((arm) =>
+                  (rewardTrail.get(`${selector} ${arm}`) ?? []).map((p) => ({ arm, ...p })),
                 )
-              : rewardChart(
-                  rewardsBox,
-                  names,
-                  names.flatMap((arm) =>
-                    (rewardTrail.get(`${selector} ${arm}`) ?? []).map((p) => ({ arm, ...p })),
-                  ),
-                ),
-          )
+          if (new Set(points.map((p) => p.time)).size >= 2)
+            banditCharts.push(rewardChart(rewardsBox, names, points))
+          else {
+            replace(
+              rewardsBox,
+              h(
+                'p',
+                { class: 'muted small' },
+                'Read each time forecasts are scored while this page is open: the line starts with the next scores.',
+              ),
+            )
+          }
           banditCharts.push(choiceChart(choicesBox, names, choices, current))
         })
         return card
