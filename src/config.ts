@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { AirlakeError } from './core/errors.js'
+import type { SelectorConfig } from './pipeline/forecast.js'
+import { parseStep } from './pipeline/time-series.js'
 
 export interface VendorSourceConfig {
   kind: 'vendor'
@@ -26,13 +28,15 @@ export interface OpenaqSourceConfig {
 
 export type SourceConfig = VendorSourceConfig | OpenaqSourceConfig
 
+/** A series retrained on the schedule (`AIRLAKE_RETRAIN_CRON`); `step` as `1m`, `1h`, … becomes `stepMs`. */
 export interface SeriesConfig {
   deviceId: string
   measure: string
-  window?: number
-  horizon?: number
-  step?: string
-  models?: string[]
+  window?: number | undefined
+  horizon?: number | undefined
+  step?: string | undefined
+  stepMs?: number | undefined
+  models?: string[] | undefined
 }
 
 export interface Config {
@@ -59,6 +63,8 @@ export interface Config {
   retrainDays: number
   sources: SourceConfig[]
   series: SeriesConfig[]
+  /** Configured candidate sets for model selection (else every champion and challenger competes). */
+  selectors: SelectorConfig[]
   configFile?: string | undefined
 }
 
@@ -86,20 +92,28 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     if (raw === undefined || raw === '') return fallback
     const scheme = raw.split(':')[0] ?? ''
     if (!schemes.includes(scheme)) {
-      problems.push(`${name}=${redact(raw)}: the scheme must be one of ${schemes.map((s) => `${s}:`).join(', ')}`)
+      problems.push(
+        `${name}=${redact(raw)}: the scheme must be one of ${schemes.map((s) => `${s}:`).join(', ')}`,
+      )
       return fallback
     }
     return raw
   }
 
   const port = overrides.port ?? int('PORT', 8080, 0, 65535)
-  const databaseUrl = url('DATABASE_URL', `duckdb:${resolve(home, 'airlake.duckdb')}`, ['duckdb', 'postgres', 'postgresql'])
+  const databaseUrl = url('DATABASE_URL', `duckdb:${resolve(home, 'airlake.duckdb')}`, [
+    'duckdb',
+    'postgres',
+    'postgresql',
+  ])
   const lakeUrl = url('LAKE_URL', `file:${resolve(home, 'lake')}`, ['file', 's3'])
   const busUrl = url('BUS_URL', 'memory:', ['memory', 'nats'])
   const mqttUrl = env.MQTT_URL ? url('MQTT_URL', '', ['mqtt', 'mqtts', 'ws', 'wss']) : undefined
   const mqttTopic = env.MQTT_TOPIC || 'airlake/+/readings'
   if (!/^[^#]*(#)?$/.test(mqttTopic) || mqttTopic.split('/').filter((p) => p === '+').length > 1) {
-    problems.push(`MQTT_TOPIC=${JSON.stringify(mqttTopic)}: use one "+" where the device id stands, e.g. airlake/+/readings`)
+    problems.push(
+      `MQTT_TOPIC=${JSON.stringify(mqttTopic)}: use one "+" where the device id stands, e.g. airlake/+/readings`,
+    )
   }
   const logLevel = (env.AIRLAKE_LOG_LEVEL ?? 'info') as Config['logLevel']
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -107,10 +121,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   }
   const apiKey = env.AIRLAKE_API_KEY || undefined
   if (apiKey !== undefined && apiKey.length < 16) {
-    problems.push('AIRLAKE_API_KEY is shorter than 16 characters: use a long random value (e.g. `openssl rand -hex 24`)')
+    problems.push(
+      'AIRLAKE_API_KEY is shorter than 16 characters: use a long random value (e.g. `openssl rand -hex 24`)',
+    )
   }
 
-  let file: Partial<Pick<Config, 'sources' | 'series'>> & Record<string, unknown> = {}
+  let file: Partial<Pick<Config, 'sources' | 'series' | 'selectors'>> & Record<string, unknown> = {}
   const configFile = overrides.configFile ?? env.AIRLAKE_CONFIG
   if (configFile) {
     try {
@@ -130,6 +146,35 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     }
   })
 
+  const series = Array.isArray(file.series) ? (file.series as SeriesConfig[]) : []
+  series.forEach((entry, i) => {
+    if (typeof entry.deviceId !== 'string' || typeof entry.measure !== 'string') {
+      problems.push(
+        `series[${i}]: give "deviceId" and "measure", e.g. {"deviceId":"kitchen-1","measure":"iaq"}`,
+      )
+    }
+    if (entry.step !== undefined) {
+      try {
+        entry.stepMs = parseStep(entry.step)
+      } catch {
+        problems.push(`series[${i}]: "step" ${JSON.stringify(entry.step)} must look like 1m, 15min, 1h or 1d`)
+      }
+    }
+  })
+  const selectors = Array.isArray(file.selectors) ? (file.selectors as SelectorConfig[]) : []
+  selectors.forEach((selector, i) => {
+    if (
+      typeof selector.name !== 'string' ||
+      typeof selector.measure !== 'string' ||
+      !Array.isArray(selector.arms) ||
+      selector.arms.length === 0
+    ) {
+      problems.push(
+        `selectors[${i}]: give "name", "measure" and "arms" (e.g. ["kitchen-1.iaq.ridge@champion","kitchen-1.iaq.xgboost@3"])`,
+      )
+    }
+  })
+
   const config: Config = {
     port,
     host: env.HOST || '0.0.0.0',
@@ -146,7 +191,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     retrainCron: env.AIRLAKE_RETRAIN_CRON || '0 0 * * 1',
     retrainDays: int('AIRLAKE_RETRAIN_DAYS', 7, 1, 3650),
     sources,
-    series: Array.isArray(file.series) ? (file.series as SeriesConfig[]) : [],
+    series,
+    selectors,
     configFile,
     ...overrides,
   }

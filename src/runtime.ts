@@ -4,6 +4,12 @@
  * `airlake serve` and `airlake demo` start one; tests start one on port 0.
  */
 import type { FastifyInstance } from 'fastify'
+import { exportsRoutes } from './api/routes/exports.js'
+import { invocationsRoutes } from './api/routes/invocations.js'
+import { modelsRoutes } from './api/routes/models.js'
+import { qualityRoutes } from './api/routes/quality.js'
+import { runsRoutes } from './api/routes/runs.js'
+import { selectionRoutes } from './api/routes/selection.js'
 import { createServer, type RouteModule } from './api/server.js'
 import type { App } from './app.js'
 import type { ForecastTrainer } from './core/model.js'
@@ -17,6 +23,13 @@ import { Selector } from './pipeline/select.js'
 import { ModelServer } from './pipeline/serving.js'
 import { promoteToSilver } from './pipeline/to-silver.js'
 import { startTraining, type TrainingDeps } from './pipeline/train.js'
+import {
+  type SourceStarterInput,
+  type StopSource,
+  scheduleConfiguredSources,
+  startMqttSource,
+  uploadRouteModule,
+} from './sources.js'
 
 export interface RuntimeOptions {
   port?: number
@@ -56,7 +69,10 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
       (await loadForecastModel({ store, lake, trainers }, { name: model, version })).model,
   })
   const selector = new Selector({ store, clock, logger, bus })
-  const forecaster = new Forecaster({ store, bus, clock, logger, serving, selector })
+  const forecaster = new Forecaster(
+    { store, bus, clock, logger, serving, selector },
+    { selectors: config.selectors },
+  )
   await forecaster.start()
 
   const stoppers: Array<() => Promise<void> | void> = [() => forecaster.stop()]
@@ -86,7 +102,10 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
     for (const start of sourceStarters) stoppers.unshift(await start({ app, scheduler }))
   } catch (error) {
     // A source that cannot start (an unreachable broker) stops what did start, then says why.
-    for (const stop of stoppers) await Promise.resolve().then(stop).catch(() => {})
+    for (const stop of stoppers)
+      await Promise.resolve()
+        .then(stop)
+        .catch(() => {})
     await serving.close()
     throw error
   }
@@ -133,25 +152,22 @@ interface Wiring {
 }
 
 /** The route modules of the pipeline's features, each given what it needs. */
-function routeModules(_wiring: Wiring): RouteModule[] {
+function routeModules({ app, training, serving, selector, forecaster }: Wiring): RouteModule[] {
   return [
-    async (api, deps) =>
-      (await import('./api/routes/invocations.js')).invocationsRoutes(_wiring.serving)(api, deps),
-    async (api, deps) => (await import('./api/routes/selection.js')).selectionRoutes(_wiring)(api, deps),
-    async (api, deps) => (await import('./sources.js')).uploadRouteModule(api, deps),
-    async (api, deps) => (await import('./api/routes/quality.js')).qualityRoutes(_wiring.app)(api, deps),
-    async (api, deps) => (await import('./api/routes/exports.js')).exportsRoutes(_wiring.app)(api, deps),
-    async (api, deps) => (await import('./api/routes/runs.js')).runsRoutes(_wiring.training)(api, deps),
-    async (api, deps) => (await import('./api/routes/models.js')).modelsRoutes(_wiring.training)(api, deps),
+    invocationsRoutes(serving),
+    selectionRoutes({ serving, selector, forecaster }),
+    uploadRouteModule,
+    qualityRoutes(app),
+    exportsRoutes(app),
+    runsRoutes(training),
+    modelsRoutes(training),
   ]
 }
 
 /** Starters of configured sources (MQTT, pollers); each returns its stop function. */
-const sourceStarters: Array<
-  (input: { app: App; scheduler: Scheduler }) => Promise<() => Promise<void> | void>
-> = [
-  async (input) => (await import('./sources.js')).startMqttSource(input),
-  async (input) => (await import('./sources.js')).scheduleConfiguredSources(input),
+const sourceStarters: Array<(input: SourceStarterInput) => Promise<StopSource>> = [
+  startMqttSource,
+  scheduleConfiguredSources,
 ]
 
 /** The scheduled work: silver and quality after each hour and day, retention daily, retraining weekly. */
@@ -185,6 +201,7 @@ function scheduleJobs(scheduler: Scheduler, { app, training }: { app: App; train
             measure: series.measure,
             window: series.window,
             horizon: series.horizon,
+            stepMs: series.stepMs,
             models: series.models,
             from: to - config.retrainDays * DAY_MS,
             to,

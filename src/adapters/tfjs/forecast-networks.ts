@@ -47,7 +47,7 @@ export function defaultNetworkParams(kind: NetworkKind, window: number): Network
         learningRate: 0.002,
         loss: 'mae',
         patience: 6,
-        hidden: [128, 64],
+        hidden: [32],
         units: 0,
         sequenceLength: 0,
         samplesPerEpoch: 0,

@@ -220,6 +220,7 @@ export class TfjsForecastTrainer implements ForecastTrainer {
     }
     let network: LayersModel | undefined
     let best: Tensor[] | undefined
+    const optimizer = tf.train.adam(p.learningRate)
     try {
       const xTrain = networkInputs(tf, train, pre).map(keep)
       const yTrain = keep(tf.tensor2d(standardTargets(train, pre), [train.n, H]))
@@ -227,7 +228,7 @@ export class TfjsForecastTrainer implements ForecastTrainer {
       const yCheck = keep(tf.tensor2d(standardTargets(check, pre), [check.n, H]))
       network = buildNetwork(tf, this.algorithm, { features: m.d, horizon: H }, p, seed)
       network.compile({
-        optimizer: tf.train.adam(p.learningRate),
+        optimizer,
         loss: p.loss === 'mae' ? 'meanAbsoluteError' : 'meanSquaredError',
       })
 
@@ -272,8 +273,13 @@ export class TfjsForecastTrainer implements ForecastTrainer {
           `epoch ${epoch}/${p.epochs}: loss ${(lossSum / batches).toFixed(4)}, validation ${checkLoss.toFixed(4)}`,
         )
       }
-      if (best !== undefined) network.setWeights(best)
-      network.optimizer.dispose()
+      if (best === undefined) {
+        throw new AirlakeError(
+          'PARAMETER_INVALID',
+          `${this.algorithm} training diverged (validation loss ${bestLoss}): lower learningRate (now ${p.learningRate})`,
+        )
+      }
+      network.setWeights(best)
       options.onProgress?.(1, `best epoch ${bestEpoch} of ${epoch} (validation loss ${bestLoss.toFixed(4)})`)
       const { features: _features, units, sequenceLength, ...common } = p
       const model = new TfjsForecastModel(this.algorithm, signature, tf, network, pre, {
@@ -289,6 +295,7 @@ export class TfjsForecastTrainer implements ForecastTrainer {
     } finally {
       for (const t of tensors) t.dispose()
       for (const t of best ?? []) t.dispose()
+      optimizer.dispose()
       network?.dispose()
     }
   }
