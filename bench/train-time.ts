@@ -96,7 +96,12 @@ async function modelTimes(quick: boolean): Promise<BenchResult[]> {
       quick ? QUICK_PARAMS[name] : undefined,
       quick ? 1 : 3,
     )
-    fits[name] = { seconds, cpuSeconds, runs, mae: meanAbsoluteError(data.test.targets, await model.predict(data.test)) }
+    fits[name] = {
+      seconds,
+      cpuSeconds,
+      runs,
+      mae: meanAbsoluteError(data.test.targets, await model.predict(data.test)),
+    }
     model.dispose()
   }
   const ridge = fits.ridge
@@ -152,6 +157,7 @@ async function xgboostBesideCli(quick: boolean): Promise<BenchResult> {
     subsample: 0.8,
     colsample_bytree: 0.8,
     lambda: 1,
+    max_bin: 64,
     seed: 42,
     nthread: 2,
     verbosity: 0,
