@@ -22,6 +22,25 @@ import type {
   ShadowForecast,
   Store,
 } from '../../core/ports/store.js'
+import {
+  checkPrediction,
+  checkReading,
+  checkTime,
+  chunks,
+  compareShadow,
+  deviceSpans,
+  lastPerKey,
+  limitOf,
+  optionalNumber,
+  optionalString,
+  placeholders,
+  type Row,
+  toDevice,
+  toKey,
+  toPrediction,
+  toReading,
+  toShadowForecast,
+} from '../../core/store-rows.js'
 import type { TimeMs } from '../../core/time.js'
 import type {
   ApiKeyRecord,
@@ -34,14 +53,11 @@ import type {
 } from '../../core/types.js'
 import { postgresMigrations } from './postgres-migrations.js'
 
-type Row = Record<string, unknown>
-
 /** Rows per multi-row INSERT for the small tables (rejections, shadow forecasts, events). */
 const VALUES_CHUNK = 500
 /** Rows per chunk written to a COPY stream. */
 const COPY_CHUNK = 2000
 /** Default `limit` of the newest-first listings. */
-const DEFAULT_LIST_LIMIT = 100
 /** First key of the advisory locks airlake takes ('airl'); the second is per schema, run or purpose. */
 const LOCK_CLASS = 0x6169726c
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
@@ -1000,22 +1016,6 @@ function byReadingKey(a: Reading, b: Reading): number {
   return a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0
 }
 
-/** First and last time of each device in `rows` (sorted by device), with the source of its first reading. */
-function deviceSpans(
-  rows: readonly Reading[],
-): Array<{ id: string; source: string; first: TimeMs; last: TimeMs }> {
-  const spans = new Map<string, { id: string; source: string; first: TimeMs; last: TimeMs }>()
-  for (const r of rows) {
-    const span = spans.get(r.deviceId)
-    if (!span) spans.set(r.deviceId, { id: r.deviceId, source: r.source, first: r.time, last: r.time })
-    else {
-      if (r.time < span.first) Object.assign(span, { first: r.time, source: r.source })
-      if (r.time > span.last) span.last = r.time
-    }
-  }
-  return [...spans.values()]
-}
-
 /** The newest reading of each (device, measure) in `rows`, in key order. */
 function latestPerMeasure(rows: readonly Reading[]): Reading[] {
   const latest = new Map<string, Reading>()
@@ -1068,78 +1068,6 @@ function dateOrNull(time: TimeMs | undefined): Date | null {
   return time === undefined ? null : new Date(time)
 }
 
-function optionalNumber(value: unknown): number | undefined {
-  return value === null || value === undefined ? undefined : Number(value)
-}
-
-function optionalString(value: unknown): string | undefined {
-  return value === null || value === undefined ? undefined : String(value)
-}
-
-function checkTime(time: TimeMs, what: string): void {
-  if (!Number.isSafeInteger(time)) {
-    throw new AirlakeError(
-      'PARAMETER_INVALID',
-      `${what} must be an integer epoch in milliseconds, got ${time}`,
-    )
-  }
-}
-
-function checkReading(r: Reading): void {
-  if (!Number.isSafeInteger(r.time) || !r.deviceId || !r.measure || !Number.isFinite(r.value) || !r.source) {
-    throw new AirlakeError(
-      'READING_INVALID',
-      `cannot store reading ${JSON.stringify(r)}: time must be integer epoch ms, device, measure and source non-empty, value finite`,
-    )
-  }
-}
-
-function checkPrediction(p: Prediction): void {
-  if (
-    !Number.isSafeInteger(p.time) ||
-    !Number.isSafeInteger(p.issuedAt) ||
-    !p.deviceId ||
-    !p.measureName ||
-    !Number.isFinite(p.value)
-  ) {
-    throw new AirlakeError(
-      'PARAMETER_INVALID',
-      `cannot store prediction ${JSON.stringify(p)}: times must be integer epoch ms, device and measure name non-empty, value finite`,
-    )
-  }
-}
-
-/** The rows whose key does not occur again later in `rows` (last write wins within one call), in order. */
-function lastPerKey<T>(rows: readonly T[], key: (row: T) => string): readonly T[] {
-  const seen = new Set<string>()
-  const kept: T[] = []
-  for (let i = rows.length - 1; i >= 0; i--) {
-    const row = rows[i]!
-    const k = key(row)
-    if (seen.has(k)) continue
-    seen.add(k)
-    kept.push(row)
-  }
-  if (kept.length === rows.length) return rows
-  return kept.reverse()
-}
-
-function chunks<T>(rows: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
-  return out
-}
-
-function placeholders(rowCount: number, columnCount: number): string {
-  const rows: string[] = []
-  for (let r = 0; r < rowCount; r++) {
-    const cells: string[] = []
-    for (let c = 1; c <= columnCount; c++) cells.push(`$${r * columnCount + c}`)
-    rows.push(`(${cells.join(', ')})`)
-  }
-  return rows.join(', ')
-}
-
 /** ` WHERE a = $1 AND b = $2` for the defined entries (empty when none). */
 function conditions(filter: Record<string, string | undefined>): { sql: string; params: unknown[] } {
   const parts: string[] = []
@@ -1150,57 +1078,6 @@ function conditions(filter: Record<string, string | undefined>): { sql: string; 
     parts.push(`${column} = $${params.length}`)
   }
   return { sql: parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`, params }
-}
-
-function limitOf(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIST_LIMIT
-  if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new AirlakeError('PARAMETER_INVALID', `limit must be a non-negative integer, got ${limit}`)
-  }
-  return limit
-}
-
-function toReading(row: Row): Reading {
-  return {
-    time: Number(row.time),
-    deviceId: String(row.device_id),
-    measure: String(row.measure),
-    value: Number(row.value),
-    source: String(row.source),
-  }
-}
-
-function toPrediction(row: Row): Prediction {
-  return {
-    time: Number(row.time),
-    deviceId: String(row.device_id),
-    measureName: String(row.measure_name),
-    value: Number(row.value),
-    modelVersion: String(row.model_version),
-    issuedAt: Number(row.issued_at),
-  }
-}
-
-function toDevice(row: Row): Device {
-  return {
-    id: String(row.id),
-    name: optionalString(row.name),
-    source: String(row.source),
-    location: optionalString(row.location),
-    firstSeen: optionalNumber(row.first_seen) ?? 0,
-    lastSeen: optionalNumber(row.last_seen) ?? 0,
-  }
-}
-
-function toKey(row: Row): ApiKeyRecord {
-  return {
-    id: String(row.id),
-    name: String(row.name),
-    hash: String(row.hash),
-    createdAt: Number(row.created_at),
-    revokedAt: optionalNumber(row.revoked_at),
-    lastUsedAt: optionalNumber(row.last_used_at),
-  }
 }
 
 function toModelVersion(row: Row): ModelVersionRecord {
@@ -1233,21 +1110,4 @@ function toRun(row: Row): RunRecord {
     endedAt: optionalNumber(row.ended_at),
     error: optionalString(row.error),
   }
-}
-
-function toShadowForecast(row: Row): ShadowForecast {
-  return {
-    selector: String(row.selector),
-    deviceId: String(row.device_id),
-    measure: String(row.measure),
-    time: Number(row.time),
-    horizon: Number(row.horizon),
-    arm: String(row.arm),
-    value: Number(row.value),
-    issuedAt: Number(row.issued_at),
-  }
-}
-
-function compareShadow(a: ShadowForecast, b: ShadowForecast): number {
-  return a.selector.localeCompare(b.selector) || a.arm.localeCompare(b.arm) || a.horizon - b.horizon
 }

@@ -81,8 +81,9 @@ export async function loadLayersModel(
       'the tfjs-layers artifact model.json lacks its topology or airlake metadata; retrain the model',
     )
   }
-  // A copy into a fresh ArrayBuffer: the artifact's bytes may be a view on a larger buffer.
-  const weightData = weights.slice().buffer
+  // A copy into a fresh ArrayBuffer: the artifact's bytes may be a view on a larger buffer (a pooled
+  // Buffer from the lake, whose slice() would still share that buffer).
+  const weightData = new Uint8Array(weights).buffer
   try {
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({
