@@ -76,14 +76,18 @@ export function checkWindows(batch: WindowBatch, signature: Pick<ForecastSignatu
     throw new AirlakeError('SIGNATURE_MISMATCH', `window count must be a whole number >= 0, got ${n}`)
   }
   if (windows.length !== n * L) {
-    const got = n > 0 && windows.length % n === 0 ? `${windows.length / n}` : `${windows.length} values for ${n}`
+    const got =
+      n > 0 && windows.length % n === 0 ? `${windows.length / n}` : `${windows.length} values for ${n}`
     throw new AirlakeError(
       'SIGNATURE_MISMATCH',
       `the model expects windows of ${L} values (n × ${L} = ${n * L}), got ${got}; send the last ${L} values of the series`,
     )
   }
   if (times !== undefined && times.length !== n) {
-    throw new AirlakeError('SIGNATURE_MISMATCH', `times must hold one time per window (${n}), got ${times.length}`)
+    throw new AirlakeError(
+      'SIGNATURE_MISMATCH',
+      `times must hold one time per window (${n}), got ${times.length}`,
+    )
   }
   for (let i = 0; i < windows.length; i++) {
     if (!Number.isFinite(windows[i]!)) {
@@ -105,7 +109,10 @@ export function checkTargets(n: number, targets: Float64Array, horizon: number):
   }
   for (let i = 0; i < targets.length; i++) {
     if (!Number.isFinite(targets[i]!)) {
-      throw new AirlakeError('SIGNATURE_MISMATCH', `target ${Math.floor(i / horizon)} has a missing value at step ${(i % horizon) + 1}`)
+      throw new AirlakeError(
+        'SIGNATURE_MISMATCH',
+        `target ${Math.floor(i / horizon)} has a missing value at step ${(i % horizon) + 1}`,
+      )
     }
   }
 }
@@ -142,7 +149,11 @@ export function fitFeatureSpec(
   const { n, windows } = data
   const L = signature.window
   const H = signature.horizon
-  if (n === 0) throw new AirlakeError('INSUFFICIENT_DATA', 'no training windows: collect more data or shorten the window')
+  if (n === 0)
+    throw new AirlakeError(
+      'INSUFFICIENT_DATA',
+      'no training windows: collect more data or shorten the window',
+    )
   if (data.targets !== undefined) checkTargets(n, data.targets, H)
   const season = seasonIn(signature)
 
@@ -151,7 +162,10 @@ export function fitFeatureSpec(
     let min = Number.POSITIVE_INFINITY
     for (const v of windows) min = Math.min(min, v)
     if (options.transform === 'log1p' && min <= -1) {
-      throw new AirlakeError('PARAMETER_INVALID', `transform log1p needs values > -1; the training minimum is ${min}`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `transform log1p needs values > -1; the training minimum is ${min}`,
+      )
     }
     if (options.transform === 'auto') transform = min >= 0 && skewness(windows) > 1 ? 'log1p' : 'none'
   }
@@ -179,7 +193,13 @@ export function fitFeatureSpec(
           (k) => Number.isInteger(k) && k >= 1 && seasonalIndexFor(L, 1, k, season) >= 0,
         )
   const profile = season !== undefined && (options.profile ?? true)
-  const calendar = (options.calendar ?? true) && data.times !== undefined && signature.stepMs < DAY_MS
+  // Hour-of-day and weekday terms only when the data cover at least two whole days: on a few hours they
+  // are confounded with the trend and extrapolate wildly at the next hour.
+  const calendar =
+    (options.calendar ?? true) &&
+    data.times !== undefined &&
+    signature.stepMs < DAY_MS &&
+    timeSpan(data.times) >= MIN_CALENDAR_SPAN_MS
 
   const spec: FeatureSpec = {
     version: 1,
@@ -201,11 +221,16 @@ export function fitFeatureSpec(
   const wanted = options.base ?? 'auto'
   if (wanted !== 'auto') {
     if (!kinds.includes(wanted)) {
-      throw new AirlakeError('PARAMETER_INVALID', `base ${wanted} needs a season within the window (seasonSteps <= window)`)
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `base ${wanted} needs a season within the window (seasonSteps <= window)`,
+      )
     }
     spec.base.fill(wanted)
   } else if (data.targets !== undefined) {
-    const errors = kinds.map((kind) => baseErrors(data, data.targets!, { ...spec, base: spec.base.map(() => kind) }))
+    const errors = kinds.map((kind) =>
+      baseErrors(data, data.targets!, { ...spec, base: spec.base.map(() => kind) }),
+    )
     for (let h = 0; h < H; h++) {
       let best = 0
       for (let k = 1; k < kinds.length; k++) if (errors[k]![h]! < errors[best]![h]!) best = k
@@ -220,7 +245,8 @@ function seasonalIndexFor(L: number, h: number, k: number, season: number): numb
 }
 
 function clampInt(v: number, min: number, max: number, what: string): number {
-  if (!Number.isInteger(v) || v < min) throw new AirlakeError('PARAMETER_INVALID', `${what} must be a whole number >= ${min}, got ${v}`)
+  if (!Number.isInteger(v) || v < min)
+    throw new AirlakeError('PARAMETER_INVALID', `${what} must be a whole number >= ${min}, got ${v}`)
   return Math.min(v, max)
 }
 
@@ -265,7 +291,8 @@ export function baseForecast(batch: WindowBatch, spec: FeatureSpec): Float64Arra
       const kind = spec.base[h - 1]!
       let v = last
       if (kind === 'mean') v = spec.center
-      else if (kind === 'seasonal' && S !== undefined) v = applyTransform(windows[o + seasonalIndex(L, h, S)]!, spec.transform)
+      else if (kind === 'seasonal' && S !== undefined)
+        v = applyTransform(windows[o + seasonalIndex(L, h, S)]!, spec.transform)
       else if (kind === 'profile' && S !== undefined) v = profileValue(windows, o, L, h, S, spec.transform)
       out[i * H + h - 1] = v
     }
@@ -305,10 +332,17 @@ export function residualTargets(batch: WindowBatch, targets: Float64Array, spec:
 }
 
 /** Forecasts from predicted residuals: T⁻¹(base + scale · r), n × H (the inverse of {@link residualTargets}). */
-export function forecastFromResiduals(batch: WindowBatch, residuals: ArrayLike<number>, spec: FeatureSpec): Float64Array {
+export function forecastFromResiduals(
+  batch: WindowBatch,
+  residuals: ArrayLike<number>,
+  spec: FeatureSpec,
+): Float64Array {
   const base = baseForecast(batch, spec)
   if (residuals.length !== base.length) {
-    throw new AirlakeError('INTERNAL', `model produced ${residuals.length} values for ${base.length} forecasts`)
+    throw new AirlakeError(
+      'INTERNAL',
+      `model produced ${residuals.length} values for ${base.length} forecasts`,
+    )
   }
   for (let i = 0; i < base.length; i++) {
     base[i] = invertTransform(base[i]! + spec.scale * residuals[i]!, spec.transform)
@@ -322,10 +356,21 @@ export function featureNames(spec: FeatureSpec): string[] {
   for (let i = 1; i < spec.lags; i++) names.push(`lag_${i}`)
   for (const span of spec.spans) names.push(`mean_${span}`, `std_${span}`)
   for (const k of spec.seasonalLags) {
-    for (let h = 1; h <= spec.horizon; h++) if (seasonalIndexFor(spec.window, h, k, spec.seasonSteps!) >= 0) names.push(`season_${k}_h${h}`)
+    for (let h = 1; h <= spec.horizon; h++)
+      if (seasonalIndexFor(spec.window, h, k, spec.seasonSteps!) >= 0) names.push(`season_${k}_h${h}`)
   }
   if (spec.profile) for (let h = 1; h <= spec.horizon; h++) names.push(`profile_h${h}`)
-  if (spec.calendar) names.push('hour_sin', 'hour_cos', 'hour2_sin', 'hour2_cos', 'weekday_sin', 'weekday_cos', 'weekend_now', 'weekend_end')
+  if (spec.calendar)
+    names.push(
+      'hour_sin',
+      'hour_cos',
+      'hour2_sin',
+      'hour2_cos',
+      'weekday_sin',
+      'weekday_cos',
+      'weekend_now',
+      'weekend_end',
+    )
   return names
 }
 
@@ -426,7 +471,8 @@ export function relativeWindows(batch: WindowBatch, spec: FeatureSpec): Float64A
   const out = new Float64Array(n * L)
   for (let i = 0; i < n; i++) {
     const last = applyTransform(windows[i * L + L - 1]!, spec.transform)
-    for (let j = 0; j < L; j++) out[i * L + j] = (applyTransform(windows[i * L + j]!, spec.transform) - last) / spec.scale
+    for (let j = 0; j < L; j++)
+      out[i * L + j] = (applyTransform(windows[i * L + j]!, spec.transform) - last) / spec.scale
   }
   return out
 }
@@ -513,10 +559,16 @@ export function checkTabular(batch: TabularBatch, signature: ClassificationSigna
   for (const input of signature.inputs) {
     const values = batch.columns[input.name]
     if (values === undefined) {
-      throw new AirlakeError('SIGNATURE_MISMATCH', `column ${input.name} is missing; the model needs ${signature.inputs.map((i) => i.name).join(', ')}`)
+      throw new AirlakeError(
+        'SIGNATURE_MISMATCH',
+        `column ${input.name} is missing; the model needs ${signature.inputs.map((i) => i.name).join(', ')}`,
+      )
     }
     if (values.length !== batch.n) {
-      throw new AirlakeError('SIGNATURE_MISMATCH', `column ${input.name} has ${values.length} values for ${batch.n} rows`)
+      throw new AirlakeError(
+        'SIGNATURE_MISMATCH',
+        `column ${input.name} has ${values.length} values for ${batch.n} rows`,
+      )
     }
   }
 }
@@ -529,7 +581,9 @@ function toNumber(v: number | string | null): number | undefined {
 
 /** Names of the encoded columns: numbers by name, categories as `name=value`. */
 export function tabularFeatureNames(encoding: TabularEncoding): string[] {
-  return encoding.columns.flatMap((c) => (c.type === 'number' ? [c.name] : c.categories.map((v) => `${c.name}=${v}`)))
+  return encoding.columns.flatMap((c) =>
+    c.type === 'number' ? [c.name] : c.categories.map((v) => `${c.name}=${v}`),
+  )
 }
 
 /**
@@ -604,7 +658,8 @@ export function encodeFloat64(values: ArrayLike<number>): string {
 /** Decodes {@link encodeFloat64}; throws BAD_REQUEST on text that is not a whole number of doubles. */
 export function decodeFloat64(text: string): Float64Array {
   const bytes = Buffer.from(text, 'base64')
-  if (bytes.length % 8 !== 0) throw new AirlakeError('BAD_REQUEST', 'encoded weights are not a whole number of 8-byte doubles')
+  if (bytes.length % 8 !== 0)
+    throw new AirlakeError('BAD_REQUEST', 'encoded weights are not a whole number of 8-byte doubles')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const out = new Float64Array(bytes.length / 8)
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true)
@@ -624,7 +679,23 @@ export function readFeatureSpec(value: unknown, signature: ForecastSignature): F
     !Array.isArray(spec.base) ||
     spec.base.length !== signature.horizon
   ) {
-    throw new AirlakeError('BAD_REQUEST', 'the artifact has no feature spec matching its signature; retrain the model')
+    throw new AirlakeError(
+      'BAD_REQUEST',
+      'the artifact has no feature spec matching its signature; retrain the model',
+    )
   }
   return spec
+}
+
+/** Training data must span this long before calendar terms are learnt. */
+const MIN_CALENDAR_SPAN_MS = 2 * DAY_MS
+
+function timeSpan(times: Float64Array): number {
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  for (const t of times) {
+    if (t < min) min = t
+    if (t > max) max = t
+  }
+  return times.length === 0 ? 0 : max - min
 }
