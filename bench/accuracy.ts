@@ -182,7 +182,7 @@ function results(
 
 export async function run(options: BenchOptions = {}): Promise<BenchResult[]> {
   const trainers = await forecastTrainers(silentLogger)
-  const algorithms = options.quick ? ['ridge', 'xgboost'] : ['ridge', 'xgboost', 'mlp', 'lstm']
+  const algorithms = options.quick ? ['ridge', 'xgboost'] : ['ridge', 'xgboost', 'mlp', 'lstm', 'ensemble']
   const params: Record<string, Record<string, unknown>> = options.quick ? { xgboost: { rounds: 40 } } : {}
 
   const nox = noxTask()

@@ -4,9 +4,9 @@ import { FORECAST_ALGORITHMS } from './core/model.js'
 import { silentLogger } from './core/ports/logger.js'
 import { classificationTrainers, forecastTrainers } from './trainers.js'
 
-test('the composition root offers every command-line model kind plus the onnx loader, each available here', async () => {
+test('the composition root offers every command-line model kind plus the ensemble and the onnx loader, each available here', async () => {
   const trainers = await forecastTrainers(silentLogger)
-  assert.deepEqual(Object.keys(trainers).sort(), [...FORECAST_ALGORITHMS, 'onnx'].sort())
+  assert.deepEqual(Object.keys(trainers).sort(), [...FORECAST_ALGORITHMS, 'ensemble', 'onnx'].sort())
   for (const [name, trainer] of Object.entries(trainers)) {
     assert.equal(trainer.algorithm, name)
     assert.deepEqual(trainer.available(), { ok: true }, name)

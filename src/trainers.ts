@@ -1,6 +1,7 @@
 /**
  * The forecasting model kinds this build offers, by the names the command line uses
- * (`persistence, seasonal-naive, ridge, xgboost, mlp, lstm`), plus `onnx`, the loader of ONNX models
+ * (`persistence, seasonal-naive, ridge, xgboost, mlp, lstm`, and `ensemble`, the mean of xgboost and
+ * mlp), plus `onnx`, the loader of ONNX models
  * registered from elsewhere; and the tabular classifiers (`logistic`, `xgboost`). Part of the composition
  * root: the only place that names the model adapters.
  * Native and heavy libraries (libxgboost, TensorFlow.js, onnxruntime) load on first use, not here.
@@ -11,6 +12,7 @@ import { XgboostClassificationTrainer } from './adapters/xgboost/xgboost-classif
 import { XgboostForecastTrainer } from './adapters/xgboost/xgboost-forecast-trainer.js'
 import type { ClassificationTrainer, ForecastTrainer } from './core/model.js'
 import type { Logger } from './core/ports/logger.js'
+import { EnsembleTrainer } from './models/ensemble.js'
 import { LogisticTrainer } from './models/logistic.js'
 import { PersistenceTrainer } from './models/persistence.js'
 import { RidgeTrainer } from './models/ridge.js'
@@ -27,7 +29,9 @@ export async function forecastTrainers(logger: Logger): Promise<Record<string, F
     new TfjsForecastTrainer('lstm', logger.child({ model: 'lstm' })),
     new OnnxForecastLoader(),
   ]
-  return Object.fromEntries(trainers.map((trainer) => [trainer.algorithm, trainer]))
+  const byName: Record<string, ForecastTrainer> = Object.fromEntries(trainers.map((trainer) => [trainer.algorithm, trainer]))
+  byName.ensemble = new EnsembleTrainer(byName)
+  return byName
 }
 
 /** Every tabular classification trainer by algorithm name (seed 001's loan approval task). */

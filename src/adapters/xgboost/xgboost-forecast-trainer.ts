@@ -71,6 +71,46 @@ const DEFAULTS = {
   holdout: 0.15,
 } as const
 
+/** Throws PARAMETER_INVALID naming the first parameter out of its range (libxgboost's own errors are cryptic). */
+function checkParams(p: Required<Omit<XgboostForecastParams, 'features'>>): void {
+  const whole: Array<[string, number, number]> = [
+    ['rounds', p.rounds, 1],
+    ['maxDepth', p.maxDepth, 1],
+    ['maxBin', p.maxBin, 2],
+    ['earlyStoppingRounds', p.earlyStoppingRounds, 1],
+  ]
+  for (const [name, value, min] of whole) {
+    if (!Number.isInteger(value) || value < min) {
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `xgboost ${name} must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
+      )
+    }
+  }
+  const fractions: Array<[string, number]> = [
+    ['learningRate', p.learningRate],
+    ['subsample', p.subsample],
+    ['colsampleBytree', p.colsampleBytree],
+  ]
+  for (const [name, value] of fractions) {
+    if (!(value > 0 && value <= 1)) {
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `xgboost ${name} must be in (0, 1], got ${JSON.stringify(value)}`,
+      )
+    }
+  }
+  if (!(p.holdout > 0 && p.holdout < 1)) {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `xgboost holdout must be in (0, 1), got ${JSON.stringify(p.holdout)}`,
+    )
+  }
+  if (!(p.minChildWeight >= 0) || !(p.lambda >= 0)) {
+    throw new AirlakeError('PARAMETER_INVALID', 'xgboost minChildWeight and lambda must be numbers >= 0')
+  }
+}
+
 function toFloat32(values: Float64Array): Float32Array {
   return Float32Array.from(values)
 }
@@ -149,6 +189,7 @@ export class XgboostForecastTrainer implements ForecastTrainer {
     if (data.n < 20)
       throw new AirlakeError('INSUFFICIENT_DATA', `xgboost needs at least 20 training windows, got ${data.n}`)
     const p = { ...DEFAULTS, ...((options.params ?? {}) as XgboostForecastParams) }
+    checkParams(p)
     if (!OBJECTIVES.includes(p.objective)) {
       throw new AirlakeError(
         'PARAMETER_INVALID',
