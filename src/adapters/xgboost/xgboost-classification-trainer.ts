@@ -178,7 +178,10 @@ export class XgboostClassificationTrainer implements ClassificationTrainer {
         verbosity: 0,
       })
       try {
-        for (let round = 0; round < p.rounds; round++) library.updateOneIter(booster, round, train)
+        for (let round = 0; round < p.rounds; round++) {
+          library.updateOneIter(booster, round, train)
+          await new Promise((resolve) => setImmediate(resolve)) // let the event loop run between rounds
+        }
       } catch (error) {
         library.freeBooster(booster)
         throw error

@@ -27,3 +27,17 @@ test('xgboost refuses parameters libxgboost would reject, naming them (PARAMETER
     )
   }
 })
+
+test('boosting yields to the event loop: timers keep firing while a model trains', { skip }, async () => {
+  const { signature, train } = seasonalTask()
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 1)
+  try {
+    const model = await trainer.fit(train, { signature, seed: 1, params: { rounds: 150, maxDepth: 4 } })
+    model.dispose()
+  } finally {
+    clearInterval(timer)
+  }
+  // A synchronous fit would hold the event loop from its first round to its last: no tick at all.
+  assert.ok(ticks > 0, `the event loop ran ${ticks} timer callbacks during the fit`)
+})

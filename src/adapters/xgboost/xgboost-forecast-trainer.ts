@@ -217,7 +217,7 @@ export class XgboostForecastTrainer implements ForecastTrainer {
       verbosity: 0,
     }
 
-    const trainRounds = (
+    const trainRounds = async (
       x: Float64Array,
       r: Float64Array,
       n: number,
@@ -225,7 +225,7 @@ export class XgboostForecastTrainer implements ForecastTrainer {
       check?: { x: Float64Array; r: Float64Array; n: number },
       progressFrom = 0,
       progressSpan = 1,
-    ): { booster: BoosterHandle; best: number } => {
+    ): Promise<{ booster: BoosterHandle; best: number }> => {
       const train = library.dmatrix(toFloat32(x), n, all.d, { values: toFloat32(r), columns: H })
       const valid =
         check &&
@@ -237,6 +237,9 @@ export class XgboostForecastTrainer implements ForecastTrainer {
         for (let round = 0; round < rounds; round++) {
           options.signal?.throwIfAborted()
           library.updateOneIter(booster, round, train)
+          // Give the event loop a turn between rounds: a server training a model keeps answering
+          // requests (a round is milliseconds; a whole fit, seconds to minutes).
+          await new Promise((resolve) => setImmediate(resolve))
           if (valid) {
             const error = library.evalOneIter(booster, round, valid, 'valid')
             if (error < bestError) {
@@ -269,12 +272,12 @@ export class XgboostForecastTrainer implements ForecastTrainer {
     if (options.validation !== undefined && options.validation.n > 0) {
       const v = options.validation
       const check = { x: windowFeatures(v, spec).x, r: residualTargets(v, v.targets, spec), n: v.n }
-      result = trainRounds(all.x, residuals, data.n, p.rounds, check)
+      result = await trainRounds(all.x, residuals, data.n, p.rounds, check)
     } else {
       const cut = Math.floor(data.n * (1 - p.holdout))
       const d = all.d
       const check = { x: all.x.subarray(cut * d), r: residuals.subarray(cut * H), n: data.n - cut }
-      const probe = trainRounds(
+      const probe = await trainRounds(
         all.x.subarray(0, cut * d),
         residuals.subarray(0, cut * H),
         cut,
@@ -287,7 +290,7 @@ export class XgboostForecastTrainer implements ForecastTrainer {
       // More data supports a few more rounds than were best on the smaller probe set.
       const rounds = Math.max(1, Math.round(probe.best / (1 - p.holdout)))
       result = {
-        booster: trainRounds(all.x, residuals, data.n, rounds, undefined, 0.6, 0.4).booster,
+        booster: (await trainRounds(all.x, residuals, data.n, rounds, undefined, 0.6, 0.4)).booster,
         best: rounds,
       }
     }
