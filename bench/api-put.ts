@@ -160,7 +160,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
       })
       ok(result, 201)
       rates.bare.push(result.rate)
-      latencies.bare.push(...result.latenciesMs)
+      for (const ms of result.latenciesMs) latencies.bare.push(ms)
     } finally {
       await bare.close()
     }
@@ -179,7 +179,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
       })
       ok(result, 201)
       rates.api.push(result.rate)
-      latencies.api.push(...result.latenciesMs)
+      for (const ms of result.latenciesMs) latencies.api.push(ms)
     } finally {
       await f.close()
     }

@@ -3,7 +3,7 @@
  * (what `airlake bench` and `npm run bench` call). Each benchmark prints a Markdown table of its figures
  * beside the baseline it measured in the same run; all of them go to bench/results/latest.{json,md}.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { type BenchResult, formatResults } from './types.js'
@@ -55,17 +55,40 @@ async function main(argv: string[]): Promise<number> {
   }
   await mkdir(new URL('./results/', import.meta.url), { recursive: true })
   const stamp = new Date().toISOString()
-  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ stamp, machine, quick, sections }, null, 2)}\n`)
+  const all = mergeWithLatest(sections, quick, stamp)
+  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ stamp, machine, quick, sections: all }, null, 2)}\n`)
   const markdown = [
     `# Benchmark results`,
     '',
     `${stamp} on ${machine}${quick ? ' (quick sizes)' : ''}. Reproduce with \`npm run bench\`.`,
     '',
-    ...sections.map((s) => (s.error ? `### ${s.bench}\n\nfailed: ${s.error}\n` : `${formatResults(s.bench, s.results)}\n`)),
+    ...all.map((s) => (s.error ? `### ${s.bench}\n\nfailed: ${s.error}\n` : `${formatResults(s.bench, s.results)}\n`)),
   ].join('\n')
   await writeFile(new URL('./results/latest.md', import.meta.url), markdown)
   process.stdout.write(`\nwrote bench/results/latest.json and bench/results/latest.md\n`)
   return failed > 0 ? 1 : 0
+}
+
+type Section = { bench: string; results: BenchResult[]; error?: string; seconds: number; stamp?: string }
+
+/**
+ * This run's sections, plus the latest figures of the benchmarks it did not run (from the previous
+ * latest.json, when that was of the same size), in the order of GROUPS: running one benchmark again
+ * updates its figures without dropping the others'.
+ */
+function mergeWithLatest(sections: Section[], quick: boolean, stamp: string): Section[] {
+  const merged = new Map<string, Section>()
+  const previousUrl = new URL('./results/latest.json', import.meta.url)
+  if (existsSync(previousUrl)) {
+    const previous = JSON.parse(readFileSync(previousUrl, 'utf8')) as { quick?: boolean; stamp?: string; sections?: Section[] }
+    if (Boolean(previous.quick) === quick) {
+      for (const section of previous.sections ?? []) merged.set(section.bench, { stamp: previous.stamp, ...section })
+    }
+  }
+  for (const section of sections) merged.set(section.bench, { ...section, stamp })
+  const order = Object.values(GROUPS).flat()
+  const rank = (bench: string) => (order.includes(bench) ? order.indexOf(bench) : order.length)
+  return [...merged.values()].sort((a, b) => rank(a.bench) - rank(b.bench))
 }
 
 process.exitCode = await main(process.argv.slice(2))
