@@ -25,7 +25,9 @@ async function main(argv: string[]): Promise<number> {
     if (GROUPS[name]) files.push(...GROUPS[name]!)
     else if (existsSync(new URL(`./${name}.ts`, import.meta.url))) files.push(name)
     else {
-      process.stderr.write(`unknown benchmark ${name}: use one of all, ${Object.keys(GROUPS).join(', ')} or a file name in bench/\n`)
+      process.stderr.write(
+        `unknown benchmark ${name}: use one of all, ${Object.keys(GROUPS).join(', ')} or a file name in bench/\n`,
+      )
       return 2
     }
   }
@@ -56,13 +58,18 @@ async function main(argv: string[]): Promise<number> {
   await mkdir(new URL('./results/', import.meta.url), { recursive: true })
   const stamp = new Date().toISOString()
   const all = mergeWithLatest(sections, quick, stamp)
-  await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ stamp, machine, quick, sections: all }, null, 2)}\n`)
+  await writeFile(
+    new URL('./results/latest.json', import.meta.url),
+    `${JSON.stringify({ stamp, machine, quick, sections: all }, null, 2)}\n`,
+  )
   const markdown = [
     `# Benchmark results`,
     '',
     `${stamp} on ${machine}${quick ? ' (quick sizes)' : ''}. Reproduce with \`npm run bench\`.`,
     '',
-    ...all.map((s) => (s.error ? `### ${s.bench}\n\nfailed: ${s.error}\n` : `${formatResults(s.bench, s.results)}\n`)),
+    ...all.map((s) =>
+      s.error ? `### ${s.bench}\n\nfailed: ${s.error}\n` : `${formatResults(s.bench, s.results)}\n`,
+    ),
   ].join('\n')
   await writeFile(new URL('./results/latest.md', import.meta.url), markdown)
   process.stdout.write(`\nwrote bench/results/latest.json and bench/results/latest.md\n`)
@@ -80,9 +87,14 @@ function mergeWithLatest(sections: Section[], quick: boolean, stamp: string): Se
   const merged = new Map<string, Section>()
   const previousUrl = new URL('./results/latest.json', import.meta.url)
   if (existsSync(previousUrl)) {
-    const previous = JSON.parse(readFileSync(previousUrl, 'utf8')) as { quick?: boolean; stamp?: string; sections?: Section[] }
+    const previous = JSON.parse(readFileSync(previousUrl, 'utf8')) as {
+      quick?: boolean
+      stamp?: string
+      sections?: Section[]
+    }
     if (Boolean(previous.quick) === quick) {
-      for (const section of previous.sections ?? []) merged.set(section.bench, { stamp: previous.stamp, ...section })
+      for (const section of previous.sections ?? [])
+        merged.set(section.bench, { stamp: previous.stamp, ...section })
     }
   }
   for (const section of sections) merged.set(section.bench, { ...section, stamp })

@@ -40,8 +40,17 @@ export function quantile(values: readonly number[], q: number): number {
 export function formatResults(title: string, results: readonly BenchResult[]): string {
   // Figures read back from latest.json have NaN as null: both print as "-".
   const fmt = (n: number | null) =>
-    n === null || !Number.isFinite(n) ? '-' : Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3)
-  const lines = [`### ${title}`, '', '| measure | figure | baseline | ratio | target |', '|---|---|---|---|---|']
+    n === null || !Number.isFinite(n)
+      ? '-'
+      : Math.abs(n) >= 100
+        ? Math.round(n).toLocaleString('en-US')
+        : n.toPrecision(3)
+  const lines = [
+    `### ${title}`,
+    '',
+    '| measure | figure | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+  ]
   for (const r of results) {
     lines.push(
       `| ${r.name} | ${fmt(r.figure)} ${r.unit}${r.notes && !Number.isFinite(r.figure ?? Number.NaN) ? ` (${r.notes})` : ''} | ${r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.figure)} ${r.unit}` : ''} | ${

@@ -20,14 +20,19 @@ function* walk(dir) {
 }
 
 const roots = tier === 'unit' ? ['src'] : ['src', 'test']
-const files = roots.flatMap((root) => [...walk(root)]).filter((f) => !grep || grep.test(f)).sort()
+const files = roots
+  .flatMap((root) => [...walk(root)])
+  .filter((f) => !grep || grep.test(f))
+  .sort()
 if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
 
 if (!grep) {
-  const boundaries = spawnSync('npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs'], { stdio: 'inherit' })
+  const boundaries = spawnSync('npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs'], {
+    stdio: 'inherit',
+  })
   if (boundaries.status !== 0) {
     console.error('import boundaries broken: see docs/decisions/001-layout.md')
     process.exit(1)

@@ -26,7 +26,9 @@ export function createLogger(
         const extra = Object.entries(all)
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ')
-        write(`${new Date().toISOString().slice(11, 19)} ${name.padEnd(5)} ${message}${extra ? ` ${extra}` : ''}`)
+        write(
+          `${new Date().toISOString().slice(11, 19)} ${name.padEnd(5)} ${message}${extra ? ` ${extra}` : ''}`,
+        )
       }
     }
   return {

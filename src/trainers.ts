@@ -29,7 +29,9 @@ export async function forecastTrainers(logger: Logger): Promise<Record<string, F
     new TfjsForecastTrainer('lstm', logger.child({ model: 'lstm' })),
     new OnnxForecastLoader(),
   ]
-  const byName: Record<string, ForecastTrainer> = Object.fromEntries(trainers.map((trainer) => [trainer.algorithm, trainer]))
+  const byName: Record<string, ForecastTrainer> = Object.fromEntries(
+    trainers.map((trainer) => [trainer.algorithm, trainer]),
+  )
   byName.ensemble = new EnsembleTrainer(byName)
   return byName
 }

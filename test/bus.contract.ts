@@ -44,7 +44,8 @@ export function busContract(name: string, open: () => Promise<Bus>): void {
       const group = `g${Date.now()}`
       const off1 = bus.subscribe('devices.new', (m) => void seen.push(`1:${m.deviceId}`), { group })
       const off2 = bus.subscribe('devices.new', (m) => void seen.push(`2:${m.deviceId}`), { group })
-      for (let i = 0; i < 6; i++) await bus.publish('devices.new', { deviceId: `dev${i}`, source: 'http', firstSeen: i })
+      for (let i = 0; i < 6; i++)
+        await bus.publish('devices.new', { deviceId: `dev${i}`, source: 'http', firstSeen: i })
       await eventually(() => seen.length >= 6)
       await new Promise((resolve) => setTimeout(resolve, 100))
       const devices = seen.map((s) => s.split(':')[1]).sort()

@@ -8,7 +8,14 @@
  */
 
 /** Names accepted on the command line (`--models`). */
-export const FORECAST_ALGORITHMS = ['persistence', 'seasonal-naive', 'ridge', 'xgboost', 'mlp', 'lstm'] as const
+export const FORECAST_ALGORITHMS = [
+  'persistence',
+  'seasonal-naive',
+  'ridge',
+  'xgboost',
+  'mlp',
+  'lstm',
+] as const
 export type ForecastAlgorithm = (typeof FORECAST_ALGORITHMS)[number]
 
 export interface ForecastSignature {

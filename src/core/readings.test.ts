@@ -30,28 +30,60 @@ describe('readingsFromVendor', () => {
     assert.ok(rows.every((r) => r.time === Date.UTC(2023, 1, 7, 11, 29) && r.deviceId === vendor.devid))
   })
   it('names what is wrong', () => {
-    assert.throws(() => readingsFromVendor({ ...vendor, devid: undefined }, 'http'), invalid('READING_INVALID', /"devid" is missing/))
-    assert.throws(() => readingsFromVendor({ ...vendor, readings: [1, 2, 3] }, 'http'), invalid('READING_INVALID', /7 numbers.*got 3 values/))
+    assert.throws(
+      () => readingsFromVendor({ ...vendor, devid: undefined }, 'http'),
+      invalid('READING_INVALID', /"devid" is missing/),
+    )
+    assert.throws(
+      () => readingsFromVendor({ ...vendor, readings: [1, 2, 3] }, 'http'),
+      invalid('READING_INVALID', /7 numbers.*got 3 values/),
+    )
     assert.throws(
       () => readingsFromVendor({ ...vendor, readings: [1, 2, 'x', 4, 5, 6, 7] }, 'http'),
       invalid('READING_INVALID', /readings\[2\] \(humidity\) must be a finite number/),
     )
-    assert.throws(() => readingsFromVendor({ ...vendor, ts: 'soon' }, 'http'), invalid('TIME_INVALID', /cannot read the time/))
-    assert.throws(() => readingsFromVendor({ ...vendor, devid: 'a b' }, 'http'), invalid('READING_INVALID', /1–64 characters/))
-    assert.throws(() => readingsFromVendor({ ...vendor, devid: 'x'.repeat(65) }, 'http'), invalid('READING_INVALID', /1–64/))
+    assert.throws(
+      () => readingsFromVendor({ ...vendor, ts: 'soon' }, 'http'),
+      invalid('TIME_INVALID', /cannot read the time/),
+    )
+    assert.throws(
+      () => readingsFromVendor({ ...vendor, devid: 'a b' }, 'http'),
+      invalid('READING_INVALID', /1–64 characters/),
+    )
+    assert.throws(
+      () => readingsFromVendor({ ...vendor, devid: 'x'.repeat(65) }, 'http'),
+      invalid('READING_INVALID', /1–64/),
+    )
     assert.throws(() => readingsFromVendor([vendor], 'http'), invalid('READING_INVALID', /JSON object/))
   })
 })
 
 describe('readingFromLongRow', () => {
   it('accepts the documented field names and their aliases', () => {
-    const row = readingFromLongRow({ time: '2023-02-07T11:29:19Z', device: 'd-1', measure: 'pm25', value: '12.5' }, 'file')
-    assert.deepEqual(row, { time: Date.UTC(2023, 1, 7, 11, 29), deviceId: 'd-1', measure: 'pm25', value: 12.5, source: 'file' })
-    const alias = readingFromLongRow({ ts: 1675769359, device_id: 'd-1', measure: 'iaq', value: 3 }, 'mqtt', { truncate: false })
+    const row = readingFromLongRow(
+      { time: '2023-02-07T11:29:19Z', device: 'd-1', measure: 'pm25', value: '12.5' },
+      'file',
+    )
+    assert.deepEqual(row, {
+      time: Date.UTC(2023, 1, 7, 11, 29),
+      deviceId: 'd-1',
+      measure: 'pm25',
+      value: 12.5,
+      source: 'file',
+    })
+    const alias = readingFromLongRow({ ts: 1675769359, device_id: 'd-1', measure: 'iaq', value: 3 }, 'mqtt', {
+      truncate: false,
+    })
     assert.equal(alias.time, 1675769359000)
   })
   it('refuses a bad measure name or a missing value', () => {
-    assert.throws(() => readingFromLongRow({ time: 1, device: 'd', measure: '1x', value: 1 }, 'x'), /measure must start with a letter/)
-    assert.throws(() => readingFromLongRow({ time: 1, device: 'd', measure: 'iaq' }, 'x'), /"value" is missing/)
+    assert.throws(
+      () => readingFromLongRow({ time: 1, device: 'd', measure: '1x', value: 1 }, 'x'),
+      /measure must start with a letter/,
+    )
+    assert.throws(
+      () => readingFromLongRow({ time: 1, device: 'd', measure: 'iaq' }, 'x'),
+      /"value" is missing/,
+    )
   })
 })

@@ -36,7 +36,10 @@ export function checkMeasure(value: unknown, field = 'measure'): string {
 export function checkNumber(value: unknown, field: string): number {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
   if (typeof number !== 'number' || !Number.isFinite(number)) {
-    throw new AirlakeError('READING_INVALID', `${field} must be a finite number, got ${JSON.stringify(value)}`)
+    throw new AirlakeError(
+      'READING_INVALID',
+      `${field} must be a finite number, got ${JSON.stringify(value)}`,
+    )
   }
   return number
 }
@@ -63,7 +66,10 @@ export function readingsFromVendor(body: unknown, source: string): Reading[] {
   }
   for (const field of ['devid', 'ts', 'readings'] as const) {
     if (body[field] === undefined || body[field] === null) {
-      throw new AirlakeError('READING_INVALID', `the field "${field}" is missing: send {"devid","ts","readings":[7 numbers]}`)
+      throw new AirlakeError(
+        'READING_INVALID',
+        `the field "${field}" is missing: send {"devid","ts","readings":[7 numbers]}`,
+      )
     }
   }
   const deviceId = checkDeviceId(body.devid)
@@ -87,7 +93,11 @@ export function readingsFromVendor(body: unknown, source: string): Reading[] {
 }
 
 /** Reads one long row `{"time","device","measure","value"}` (also `device_id`/`devid`, `ts`/`timestamp`). */
-export function readingFromLongRow(body: unknown, source: string, options: { truncate?: boolean } = {}): Reading {
+export function readingFromLongRow(
+  body: unknown,
+  source: string,
+  options: { truncate?: boolean } = {},
+): Reading {
   if (!isObject(body)) {
     throw new AirlakeError('READING_INVALID', 'send a JSON object {"time","device","measure","value"}')
   }
@@ -100,7 +110,10 @@ export function readingFromLongRow(body: unknown, source: string, options: { tru
     ['value', body.value],
   ] as const) {
     if (value === undefined || value === null) {
-      throw new AirlakeError('READING_INVALID', `the field "${field}" is missing: send {"time","device","measure","value"}`)
+      throw new AirlakeError(
+        'READING_INVALID',
+        `the field "${field}" is missing: send {"time","device","measure","value"}`,
+      )
     }
   }
   const time = parseTimestamp(timeValue)

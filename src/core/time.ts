@@ -37,7 +37,10 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
 export function parseIsoDate(day: string, what = 'day'): TimeMs {
   const time = ISO_DATE.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN
   if (Number.isNaN(time)) {
-    throw new AirlakeError('PARAMETER_INVALID', `${what} must be a date like 2024-01-31, got ${JSON.stringify(day)}`)
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `${what} must be a date like 2024-01-31, got ${JSON.stringify(day)}`,
+    )
   }
   return time
 }

@@ -34,7 +34,11 @@ export class InProcessBus implements Bus {
     }
   }
 
-  subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>, options: SubscribeOptions = {}): () => void {
+  subscribe<T extends BusTopic>(
+    topic: T,
+    handler: BusHandler<T>,
+    options: SubscribeOptions = {},
+  ): () => void {
     const subscription: Subscription = {
       topic,
       group: options.group,

@@ -51,7 +51,11 @@ export class NatsBus implements Bus {
     try {
       connection = await connect({ servers, name: 'airlake', maxReconnectAttempts: -1, timeout: 5000 })
     } catch (error) {
-      throw wrapError(error, 'BUS_UNAVAILABLE', `cannot reach NATS at ${servers} (is nats-server running with -js?)`)
+      throw wrapError(
+        error,
+        'BUS_UNAVAILABLE',
+        `cannot reach NATS at ${servers} (is nats-server running with -js?)`,
+      )
     }
     try {
       const manager = await connection.jetstreamManager()
@@ -67,10 +71,21 @@ export class NatsBus implements Bus {
       } catch {
         await manager.streams.add(config)
       }
-      return new NatsBus(connection, connection.jetstream(), manager, stream, prefix, options.logger ?? silentLogger)
+      return new NatsBus(
+        connection,
+        connection.jetstream(),
+        manager,
+        stream,
+        prefix,
+        options.logger ?? silentLogger,
+      )
     } catch (error) {
       await connection.close().catch(() => {})
-      throw wrapError(error, 'BUS_UNAVAILABLE', `NATS at ${servers} has no usable JetStream (start nats-server with -js)`)
+      throw wrapError(
+        error,
+        'BUS_UNAVAILABLE',
+        `NATS at ${servers} has no usable JetStream (start nats-server with -js)`,
+      )
     }
   }
 
@@ -82,7 +97,11 @@ export class NatsBus implements Bus {
     }
   }
 
-  subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>, options: SubscribeOptions = {}): () => void {
+  subscribe<T extends BusTopic>(
+    topic: T,
+    handler: BusHandler<T>,
+    options: SubscribeOptions = {},
+  ): () => void {
     let stopped = false
     let messages: ConsumerMessages | undefined
     // Start from the moment of the call, not from when the consumer is ready: nothing published after

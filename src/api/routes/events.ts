@@ -46,14 +46,19 @@ export function toEvent<N extends EventName>(
       for (const reading of readings) {
         if (device !== undefined && reading.deviceId !== device) continue
         const entry = newest.get(reading.deviceId)
-        if (!entry || reading.time > entry.time) newest.set(reading.deviceId, { time: reading.time, values: { [reading.measure]: reading.value } })
+        if (!entry || reading.time > entry.time)
+          newest.set(reading.deviceId, { time: reading.time, values: { [reading.measure]: reading.value } })
         else if (reading.time === entry.time) entry.values[reading.measure] = reading.value
       }
       if (newest.size === 0) return undefined
       return {
         source,
         count: readings.length,
-        devices: [...newest].map(([id, entry]) => ({ device: id, time: new Date(entry.time).toISOString(), values: entry.values })),
+        devices: [...newest].map(([id, entry]) => ({
+          device: id,
+          time: new Date(entry.time).toISOString(),
+          values: entry.values,
+        })),
       }
     }
     case 'predictions': {
@@ -120,7 +125,7 @@ export function eventsRoutes(options: EventsOptions = {}): RouteModule {
         schema: {
           summary: 'Live events (server-sent events)',
           description:
-            'A text/event-stream of `readings`, `predictions`, `runs`, `devices`, `models` and `selection` events, each `data` a JSON object. Browsers\' EventSource cannot send headers, so this route also takes the key as `?key=`.',
+            "A text/event-stream of `readings`, `predictions`, `runs`, `devices`, `models` and `selection` events, each `data` a JSON object. Browsers' EventSource cannot send headers, so this route also takes the key as `?key=`.",
           tags: ['events'],
           querystring: {
             type: 'object',
@@ -130,7 +135,10 @@ export function eventsRoutes(options: EventsOptions = {}): RouteModule {
                 pattern: `^(${EVENT_NAMES.join('|')})(,(${EVENT_NAMES.join('|')}))*$`,
                 description: `Comma-separated subset of ${EVENT_NAMES.join(', ')} (all by default).`,
               },
-              device: { type: 'string', description: 'Only events of this device (readings, predictions, devices).' },
+              device: {
+                type: 'string',
+                description: 'Only events of this device (readings, predictions, devices).',
+              },
               key: { type: 'string', description: 'The API key, for clients that cannot send x-api-key.' },
             },
           },
@@ -139,7 +147,10 @@ export function eventsRoutes(options: EventsOptions = {}): RouteModule {
       },
       async (request, reply) => {
         if (clients.size >= maxClients) {
-          throw new AirlakeError('OVERLOADED', `${clients.size} event streams are open, the limit is ${maxClients}: retry later`)
+          throw new AirlakeError(
+            'OVERLOADED',
+            `${clients.size} event streams are open, the limit is ${maxClients}: retry later`,
+          )
         }
         const query = request.query as { topics?: string; device?: string }
         reply.hijack()

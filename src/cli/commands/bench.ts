@@ -8,15 +8,26 @@ import { AirlakeError } from '../../core/errors.js'
 export function benchCommand(program: Command): void {
   program
     .command('bench')
-    .description('run benchmarks; prints each figure beside its baseline and writes bench/results/latest.{json,md}')
+    .description(
+      'run benchmarks; prints each figure beside its baseline and writes bench/results/latest.{json,md}',
+    )
     .argument('[groups...]', 'all (default), ingest, query, predict, train, or a file name in bench/')
     .option('--quick', 'small sizes, for a quick look')
     .action(async (groups: string[], options: { quick?: boolean }) => {
       const runner = fileURLToPath(new URL('../../../bench/run.ts', import.meta.url))
       if (!existsSync(runner)) {
-        throw new AirlakeError('NOT_FOUND', 'benchmarks run from a checkout of airlake (bench/ is not in this install)')
+        throw new AirlakeError(
+          'NOT_FOUND',
+          'benchmarks run from a checkout of airlake (bench/ is not in this install)',
+        )
       }
-      const args = ['--import', 'tsx', runner, ...(groups.length ? groups : ['all']), ...(options.quick ? ['--quick'] : [])]
+      const args = [
+        '--import',
+        'tsx',
+        runner,
+        ...(groups.length ? groups : ['all']),
+        ...(options.quick ? ['--quick'] : []),
+      ]
       const code = await new Promise<number>((resolve) => {
         const child = spawn(process.execPath, args, { stdio: 'inherit' })
         child.on('exit', (status) => resolve(status ?? 1))

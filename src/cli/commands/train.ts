@@ -112,7 +112,10 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
     .option('--window <L>', 'input steps per window', number('--window'), 60)
     .option('--horizon <H>', 'output steps per window', number('--horizon'), 15)
     .option('--step <duration>', 'grid step: 5s, 1m, 1h, …', '1m')
-    .option('--models <list>', 'comma-separated kinds: persistence, seasonal-naive, ridge, xgboost, mlp, lstm, ensemble (default: the first six that run here)')
+    .option(
+      '--models <list>',
+      'comma-separated kinds: persistence, seasonal-naive, ridge, xgboost, mlp, lstm, ensemble (default: the first six that run here)',
+    )
     .option('--from <time>', 'first reading used (ISO 8601; default: the oldest)')
     .option('--to <time>', 'last reading used (ISO 8601; default: now)')
     .option('--split <fraction>', 'share of the series before the test part', number('--split'), 0.75)

@@ -11,7 +11,12 @@ export interface BusTopics {
   /** Rows just committed to the store (any source). */
   'readings.stored': { source: string; readings: Reading[] }
   /** Forecast rows just written. */
-  'predictions.written': { deviceId: string; measure: string; modelVersion: string; predictions: Prediction[] }
+  'predictions.written': {
+    deviceId: string
+    measure: string
+    modelVersion: string
+    predictions: Prediction[]
+  }
   /** A pipeline run changed state (id and status; fetch the rest from the store). */
   'runs.updated': { runId: string; kind: string; status: string }
   /** A device seen for the first time. */

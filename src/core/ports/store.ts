@@ -109,7 +109,9 @@ export interface ModelRecord {
 
 export interface RegistryStore {
   /** Registers a new version; the version number is the model's previous latest + 1 (1 for a new model). */
-  createModelVersion(input: Omit<ModelVersionRecord, 'version'> & { task: string }): Promise<ModelVersionRecord>
+  createModelVersion(
+    input: Omit<ModelVersionRecord, 'version'> & { task: string },
+  ): Promise<ModelVersionRecord>
   getModel(name: string): Promise<ModelRecord | undefined>
   listModels(): Promise<ModelRecord[]>
   getModelVersion(model: string, version: number): Promise<ModelVersionRecord | undefined>
