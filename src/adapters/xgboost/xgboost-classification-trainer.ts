@@ -88,18 +88,11 @@ class XgboostClassificationModel implements ClassificationModel {
   }
 
   async save(): Promise<ModelArtifact> {
-    if (this.booster === undefined)
-      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     return {
       algorithm: this.algorithm,
       signature: this.signature,
       format: FORMAT,
-      files: {
-        'model.ubj': this.library.save(this.booster),
-        'model.json': new TextEncoder().encode(
-          JSON.stringify({ encoding: this.encoding, xgboost: this.library.version }),
-        ),
-      },
+      files: this.library.artifactFiles(this.booster, { encoding: this.encoding }),
       params: this.params,
     }
   }

@@ -145,18 +145,11 @@ class XgboostForecastModel implements ForecastModel {
   }
 
   async save(): Promise<ModelArtifact> {
-    if (this.booster === undefined)
-      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     return {
       algorithm: this.algorithm,
       signature: this.signature,
       format: FORMAT,
-      files: {
-        'model.ubj': this.library.save(this.booster),
-        'model.json': new TextEncoder().encode(
-          JSON.stringify({ spec: this.spec, xgboost: this.library.version }),
-        ),
-      },
+      files: this.library.artifactFiles(this.booster, { spec: this.spec }),
       params: this.params,
     }
   }

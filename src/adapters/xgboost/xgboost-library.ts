@@ -218,6 +218,22 @@ export class XgboostLibrary {
     return new Uint8Array(koffi.view(bufOut[0], Number(lenOut[0])).slice(0))
   }
 
+  /**
+   * The files of a saved booster: `model.ubj` and a `model.json` holding `description` (what the model
+   * needs besides the trees to reload) and the library version. Throws INTERNAL for a disposed model.
+   */
+  artifactFiles(
+    booster: BoosterHandle | undefined,
+    description: Record<string, unknown>,
+  ): Record<string, Uint8Array> {
+    if (booster === undefined)
+      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
+    return {
+      'model.ubj': this.save(booster),
+      'model.json': new TextEncoder().encode(JSON.stringify({ ...description, xgboost: this.version })),
+    }
+  }
+
   /** A booster read from {@link save}'s bytes. */
   load(bytes: Uint8Array, params: Record<string, string | number> = {}): BoosterHandle {
     const booster = this.booster([], {})
