@@ -15,6 +15,7 @@ export interface ServeOptions {
   host?: string
   demo?: boolean
   speed?: string
+  schedule?: boolean
 }
 
 export function serveCommand(program: Command): void {
@@ -25,6 +26,7 @@ export function serveCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (default HOST or 0.0.0.0)')
     .option('--demo', 'also replay the demo fleet and train its models, as `airlake demo` does')
     .option('--speed <factor>', 'with --demo: replay speed (1 = real time)', '1')
+    .option('--no-schedule', 'run no scheduled jobs here (when several servers share PostgreSQL and NATS, one schedules)')
     .addHelpText(
       'after',
       '\nSettings (environment): PORT, HOST, AIRLAKE_HOME, DATABASE_URL, LAKE_URL, BUS_URL, MQTT_URL, MQTT_TOPIC,\n' +
@@ -36,7 +38,7 @@ export function serveCommand(program: Command): void {
         return runDemoCommand({ port: options.port, host: options.host, speed: options.speed })
       const config = loadConfig(process.env, listenOverrides(options))
       const app = await openApp(config, { logger: createLogger(config.logLevel) })
-      const runtime = await startRuntime(app).catch(async (error: unknown) => {
+      const runtime = await startRuntime(app, { schedule: options.schedule !== false }).catch(async (error: unknown) => {
         await app.close()
         throw error
       })
