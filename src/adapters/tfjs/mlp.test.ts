@@ -51,3 +51,21 @@ test('a different seed gives a different mlp', async () => {
   a.dispose()
   b.dispose()
 })
+
+test('training yields to the event loop between batches: timers keep firing while a model trains', async () => {
+  const { signature, train } = seasonalTask()
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 1)
+  try {
+    const model = await new TfjsForecastTrainer('mlp', silentLogger).fit(train, {
+      signature,
+      seed: 1,
+      params: { ...params, epochs: 5 },
+    })
+    model.dispose()
+  } finally {
+    clearInterval(timer)
+  }
+  // Awaiting trainOnBatch alone only runs microtasks: a fit would then hold the loop from start to end.
+  assert.ok(ticks > 0, `the event loop ran ${ticks} timer callbacks during the fit`)
+})

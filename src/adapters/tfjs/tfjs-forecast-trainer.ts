@@ -258,6 +258,9 @@ export class TfjsForecastTrainer implements ForecastTrainer {
             for (const t of xb) t.dispose()
             yb.dispose()
           }
+          // trainOnBatch settles in a microtask: without a macrotask turn here, a server training a model
+          // would answer no request until the whole fit is done.
+          await new Promise((resolve) => setImmediate(resolve))
         }
         const evaluated = network.evaluate(xCheck, yCheck, { batchSize: PREDICT_BATCH }) as Tensor
         const checkLoss = (await evaluated.data())[0]!
