@@ -12,6 +12,7 @@ import { runsRoutes } from './api/routes/runs.js'
 import { selectionRoutes } from './api/routes/selection.js'
 import { createServer, type RouteModule } from './api/server.js'
 import type { App } from './app.js'
+import { AirlakeError } from './core/errors.js'
 import type { ForecastTrainer } from './core/model.js'
 import { DAY_MS, isoDate } from './core/time.js'
 import { Forecaster } from './pipeline/forecast.js'
@@ -98,10 +99,18 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
   if (options.schedule !== false) scheduler.start()
   stoppers.unshift(() => scheduler.stop())
 
+  const listenOn = { port: options.port ?? config.port, host: options.host ?? config.host }
   try {
     for (const start of sourceStarters) stoppers.unshift(await start({ app, scheduler }))
+    await server.listen(listenOn).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error
+      throw new AirlakeError(
+        'CONFIG_INVALID',
+        `port ${listenOn.port} on ${listenOn.host} is in use (another airlake?): stop that program, or choose another port with PORT=… or --port …`,
+      )
+    })
   } catch (error) {
-    // A source that cannot start (an unreachable broker) stops what did start, then says why.
+    // A source that cannot start (an unreachable broker) or a taken port: stop what did start, then say why.
     for (const stop of stoppers)
       await Promise.resolve()
         .then(stop)
@@ -110,7 +119,6 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
     throw error
   }
 
-  await server.listen({ port: options.port ?? config.port, host: options.host ?? config.host })
   const address = server.server.address()
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.port)
   const host = (options.host ?? config.host) === '0.0.0.0' ? '127.0.0.1' : (options.host ?? config.host)
