@@ -12,6 +12,8 @@ import { formatQualityReport, qualityCommand } from '../src/cli/commands/quality
 import { isAirlakeError } from '../src/core/errors.js'
 import { DAY_MS, MINUTE_MS } from '../src/core/time.js'
 import type { Reading } from '../src/core/types.js'
+import { PersistenceTrainer } from '../src/models/persistence.js'
+import { RidgeTrainer } from '../src/models/ridge.js'
 import {
   assertQualityGate,
   DEFAULT_QUALITY_RULES,
@@ -21,6 +23,7 @@ import {
   rulesFor,
   runQualityChecks,
 } from '../src/pipeline/quality.js'
+import { startTraining } from '../src/pipeline/train.js'
 import { captureOutput, type LakePipelineFixture, openLakePipeline } from './lake-pipeline-fixture.js'
 
 const JAN31 = Date.UTC(2024, 0, 31)
@@ -194,6 +197,23 @@ describe('data quality', () => {
       day: '2024-01-31',
     })
     assert.deepEqual(good.failures, [])
+  })
+
+  it('refuses to train a series whose period failed a blocking check, unless told to ignore it', async () => {
+    const deps = {
+      ...fixture,
+      trainers: { persistence: new PersistenceTrainer(), ridge: new RidgeTrainer() },
+    }
+    const request = {
+      deviceId: 'dev-flat',
+      measure: 'iaq',
+      models: ['ridge'],
+      from: JAN31,
+      to: JAN31 + DAY_MS - 1,
+    }
+    await assert.rejects(startTraining(deps, request), (error) => isAirlakeError(error, 'QUALITY_FAILED'))
+    const started = await startTraining(deps, { ...request, ignoreQuality: true })
+    await started.done
   })
 
   it('takes per-measure overrides over the defaults', () => {

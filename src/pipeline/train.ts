@@ -24,6 +24,7 @@ import { createDataset, type Dataset } from './dataset.js'
 import { type Evaluation, evaluateModels, forecastAll, forecastMetrics, metricsRecord } from './evaluate.js'
 import { type FeatureTable, generateFeatures } from './feature-generator.js'
 import { type GoldSnapshot, writeGoldSnapshot } from './matrix.js'
+import { assertQualityGate, qualityGate } from './quality.js'
 import { modelName, registerModelVersion } from './registry.js'
 import { type ReportInput, renderReport } from './report.js'
 import { type PipelineDefinition, type RunOptions, retryRun, type StartedRun, startRun } from './runner.js'
@@ -69,6 +70,8 @@ export interface TrainRequest {
   register?: boolean
   /** Hyper-parameters per algorithm. */
   modelParams?: Record<string, Record<string, unknown>>
+  /** Train even when the stored quality reports of the period hold blocking failures (default false). */
+  ignoreQuality?: boolean
 }
 
 /** The parameters a training run records: the request with every default resolved. */
@@ -566,6 +569,16 @@ export async function startTraining(
   options: RunOptions & { kind?: 'train' | 'retrain' } = {},
 ): Promise<StartedRun> {
   const params = resolveTrainParams(request, deps.trainers, deps.clock.now())
+  if (!request.ignoreQuality) {
+    // A series whose data failed a blocking check (a flat-lined or stale sensor) is not trained on.
+    const gate = await qualityGate(deps, {
+      deviceId: params.deviceId,
+      measure: params.measure,
+      from: params.from,
+      to: params.to,
+    })
+    assertQualityGate(gate)
+  }
   const key = `${params.deviceId}\u0000${params.measure}`
   if (running.has(key)) {
     throw new AirlakeError(

@@ -133,6 +133,7 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
     )
     .option('--seed <n>', 'seed of every random choice: same seed, same metrics', number('--seed'), 42)
     .option('--no-register', 'evaluate only; register no versions')
+    .option('--ignore-quality', 'train even if stored quality reports of the period hold blocking failures')
     .option('--json', 'print the final run record as JSON')
     .addHelpText(
       'after',
@@ -164,6 +165,7 @@ export function trainCommand(program: Command, open: () => Promise<App>): void {
         seasonSteps: options.season as number | undefined,
         seed: options.seed as number,
         register: options.register !== false,
+        ignoreQuality: options.ignoreQuality === true,
       }
       const progress = progressPrinter()
       const started = await startTraining(deps, request, { onProgress: (event) => progress.update(event) })
