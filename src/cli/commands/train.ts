@@ -73,6 +73,7 @@ export function printRunSummary(app: App, run: RunRecord): void {
   const registered = (register?.outputs?.registered ?? {}) as Record<string, string>
   const maes = (evaluate?.outputs?.mae ?? {}) as Record<string, number>
   const algorithms = Object.keys(maes)
+  const requested = Array.isArray(run.params.models) ? (run.params.models as string[]) : []
   const ratio = (a: string, baseline: string) => {
     const base = run.metrics[`${baseline}.mae`]
     const mae = run.metrics[`${a}.mae`]
@@ -88,7 +89,7 @@ export function printRunSummary(app: App, run: RunRecord): void {
         metric(run.metrics[`${a}.smape`]),
         ratio(a, 'persistence'),
         ratio(a, 'seasonal-naive'),
-        registered[a] ?? '(baseline)',
+        registered[a] ?? (requested.includes(a) ? '(not registered)' : '(baseline)'),
       ]),
     ])
     process.stdout.write(
