@@ -24,7 +24,7 @@ test('devices are listed with their source and seen times once they send reading
       method: 'PUT',
       url: '/sensorsdata',
       headers,
-      payload: { devid, ts, readings: [1, 21.5, 45, 620, 0.4, 8, 52] },
+      payload: { devid, ts, readings: [1, 21.5, 45.2, 100.9, 52, 620, 0.4] },
     })
     assert.equal(put.statusCode, 201, put.body)
   }
