@@ -26,7 +26,10 @@ export function serveCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (default HOST or 0.0.0.0)')
     .option('--demo', 'also replay the demo fleet and train its models, as `airlake demo` does')
     .option('--speed <factor>', 'with --demo: replay speed (1 = real time)', '1')
-    .option('--no-schedule', 'run no scheduled jobs here (when several servers share PostgreSQL and NATS, one schedules)')
+    .option(
+      '--no-schedule',
+      'run no scheduled jobs here (when several servers share PostgreSQL and NATS, one schedules)',
+    )
     .addHelpText(
       'after',
       '\nSettings (environment): PORT, HOST, AIRLAKE_HOME, DATABASE_URL, LAKE_URL, BUS_URL, MQTT_URL, MQTT_TOPIC,\n' +
@@ -38,10 +41,12 @@ export function serveCommand(program: Command): void {
         return runDemoCommand({ port: options.port, host: options.host, speed: options.speed })
       const config = loadConfig(process.env, listenOverrides(options))
       const app = await openApp(config, { logger: createLogger(config.logLevel) })
-      const runtime = await startRuntime(app, { schedule: options.schedule !== false }).catch(async (error: unknown) => {
-        await app.close()
-        throw error
-      })
+      const runtime = await startRuntime(app, { schedule: options.schedule !== false }).catch(
+        async (error: unknown) => {
+          await app.close()
+          throw error
+        },
+      )
       process.stdout.write(
         `airlake is serving on ${runtime.url} (store ${app.store.kind}, lake ${app.lake.location}, bus ${app.bus.kind})\n` +
           `  dashboard   ${runtime.url}/\n  API docs    ${runtime.url}/docs\n` +
