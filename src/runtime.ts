@@ -14,6 +14,7 @@ import { createServer, type RouteModule } from './api/server.js'
 import type { App } from './app.js'
 import { AirlakeError } from './core/errors.js'
 import type { ForecastTrainer } from './core/model.js'
+import type { Logger } from './core/ports/logger.js'
 import { DAY_MS, isoDate } from './core/time.js'
 import { Forecaster } from './pipeline/forecast.js'
 import { runQualityChecks } from './pipeline/quality.js'
@@ -59,7 +60,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(app: App, options: RuntimeOptions = {}): Promise<Runtime> {
-  const { config, store, lake, bus, clock, logger, columnar } = app
+  const { config, store, lake, bus, clock, logger } = app
   const { trainers } = app
   const training: TrainingDeps = { store, lake, bus, clock, logger, trainers }
   const serving = new ModelServer({
@@ -111,10 +112,7 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
     })
   } catch (error) {
     // A source that cannot start (an unreachable broker) or a taken port: stop what did start, then say why.
-    for (const stop of stoppers)
-      await Promise.resolve()
-        .then(stop)
-        .catch(() => {})
+    await stopAll(stoppers, logger)
     await serving.close()
     throw error
   }
@@ -139,15 +137,19 @@ export async function startRuntime(app: App, options: RuntimeOptions = {}): Prom
     async stop() {
       if (stopped) return
       stopped = true
-      for (const stop of stoppers) {
-        await Promise.resolve()
-          .then(stop)
-          .catch((error: unknown) => logger.warn('stop failed', { error: String(error) }))
-      }
+      await stopAll(stoppers, logger)
       await serving.close()
-      await columnar.close().catch(() => {})
       await app.close()
     },
+  }
+}
+
+/** Runs every stop function in order; one that fails is logged and the others still run. */
+async function stopAll(stoppers: ReadonlyArray<() => Promise<void> | void>, logger: Logger): Promise<void> {
+  for (const stop of stoppers) {
+    await Promise.resolve()
+      .then(stop)
+      .catch((error: unknown) => logger.warn('stop failed', { error: String(error) }))
   }
 }
 

@@ -4,15 +4,14 @@
  * the server holds the embedded store told clearly what to do.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { hashApiKey } from '../src/pipeline/keys.js'
 import { openApiFixture } from './api-fixture.js'
+import { type CliResult, runAirlake } from './support/cli.js'
 
-const CLI = new URL('../src/cli/main.ts', import.meta.url).href
 let home = ''
 
 before(async () => {
@@ -20,31 +19,9 @@ before(async () => {
 })
 after(() => rm(home, { recursive: true, force: true }))
 
-/** Runs `airlake ARGS` from the sources on `home`, as a separate process. */
-function airlake(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AIRLAKE_HOME: home }
-  for (const name of ['DATABASE_URL', 'LAKE_URL', 'BUS_URL', 'MQTT_URL', 'AIRLAKE_API_KEY', 'AIRLAKE_CONFIG'])
-    delete env[name]
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      `import(${JSON.stringify(CLI)}).then(async ({ main }) => { process.exitCode = await main(process.argv.slice(1)) })`,
-      ...args,
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+/** Runs `airlake ARGS` on `home`, as a separate process. */
+function airlake(...args: string[]): Promise<CliResult> {
+  return runAirlake(home, args)
 }
 
 async function sensorsWith(key: string | undefined, config = {}): Promise<number> {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { promisify } from 'node:util'
 import * as XLSX from '@e965/xlsx'
 import { openApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -14,10 +12,9 @@ import { ingestFile } from '../src/pipeline/ingest-file.js'
 import type { SourceFileRow } from '../src/pipeline/source-adapters.js'
 import { uploadRouteModule } from '../src/sources.js'
 import { openApiFixture } from './api-fixture.js'
+import { runAirlake } from './support/cli.js'
 import { openSourceTestDeps, type SourceTestDeps } from './support/source-deps.js'
 
-const run = promisify(execFile)
-const withoutLogLevel = ({ AIRLAKE_LOG_LEVEL: _, ...env }: NodeJS.ProcessEnv) => env
 let deps: SourceTestDeps
 
 before(async () => {
@@ -265,28 +262,7 @@ describe('airlake ingest (the command)', () => {
       csv,
       'ts,devid,co2,humidity\n2024-02-01T10:00:00Z,cli-1,400,40\n2024-02-01T10:01:00Z,cli-1,401,150\n2024-02-01T10:02:00Z,cli-1,x,40\n',
     )
-    const cli = (args: string[]) =>
-      run(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '-e',
-          "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1))",
-          ...args,
-        ],
-        {
-          env: { ...withoutLogLevel(process.env), AIRLAKE_HOME: home },
-          cwd: join(import.meta.dirname, '..'),
-        },
-      ).then(
-        (r) => ({ code: 0, ...r }),
-        (e: { code: number; stdout: string; stderr: string }) => ({
-          code: e.code,
-          stdout: e.stdout,
-          stderr: e.stderr,
-        }),
-      )
+    const cli = (args: string[]) => runAirlake(home, args, ['AIRLAKE_LOG_LEVEL'])
 
     const first = await cli(['ingest', csv, '--source', 'cli-test'])
     assert.equal(first.code, 0, first.stderr)

@@ -5,7 +5,6 @@
  * `runs list|show`, `models list|promote|register-onnx` work with and without `--json`.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,8 +15,8 @@ import { loadConfig } from '../src/config.js'
 import { silentLogger } from '../src/core/ports/logger.js'
 import type { ModelVersionRecord, RunRecord } from '../src/core/ports/store.js'
 import { loadNoxReadings, NOX_DEVICE } from '../src/pipeline/datasets.js'
+import { type CliResult, runAirlake } from './support/cli.js'
 
-const CLI = new URL('../src/cli/main.ts', import.meta.url).href
 const MODEL = `${NOX_DEVICE}.nox_ppb.ridge`
 const TRAIN = [
   'train',
@@ -44,31 +43,9 @@ before(async () => {
 })
 after(() => rm(home, { recursive: true, force: true }))
 
-/** Runs `airlake ARGS` from the sources on `home`, as a separate process without a terminal. */
-function airlake(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AIRLAKE_HOME: home }
-  for (const name of ['DATABASE_URL', 'LAKE_URL', 'BUS_URL', 'MQTT_URL', 'AIRLAKE_API_KEY', 'AIRLAKE_CONFIG'])
-    delete env[name]
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      `import(${JSON.stringify(CLI)}).then(async ({ main }) => { process.exitCode = await main(process.argv.slice(1)) })`,
-      ...args,
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+/** Runs `airlake ARGS` on `home`, as a separate process. */
+function airlake(...args: string[]): Promise<CliResult> {
+  return runAirlake(home, args)
 }
 
 /** y = x·W + b as a minimal ONNX model (opset 13), written by hand: x is n × L, y is n × H. */

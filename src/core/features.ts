@@ -522,6 +522,21 @@ export interface TabularEncoding {
   >
 }
 
+/** Each label's index in the signature's classes; throws PARAMETER_INVALID naming a row with another label. */
+export function classIndices(labels: readonly string[], signature: ClassificationSignature): Int32Array {
+  const classIndex = new Map(signature.classes.map((c, k) => [c, k]))
+  return Int32Array.from(labels, (label, i) => {
+    const k = classIndex.get(label)
+    if (k === undefined) {
+      throw new AirlakeError(
+        'PARAMETER_INVALID',
+        `row ${i} has label ${JSON.stringify(label)}; the signature's classes are ${signature.classes.join(', ')}`,
+      )
+    }
+    return k
+  })
+}
+
 /**
  * Fits the encoding of a classification signature's inputs on training rows: numeric means and standard
  * deviations (over non-missing values), categories from the signature or else the sorted training values.

@@ -8,6 +8,7 @@
 import { AirlakeError } from '../core/errors.js'
 import {
   checkTabular,
+  classIndices,
   decodeFloat64,
   encodeFloat64,
   encodeTabular,
@@ -152,17 +153,7 @@ export class LogisticTrainer implements ClassificationTrainer {
         'INSUFFICIENT_DATA',
         `logistic needs rows and at least two classes, got ${data.n} rows and ${K} classes`,
       )
-    const classIndex = new Map(signature.classes.map((c, k) => [c, k]))
-    const y = Int32Array.from(labels, (label, i) => {
-      const k = classIndex.get(label)
-      if (k === undefined) {
-        throw new AirlakeError(
-          'PARAMETER_INVALID',
-          `row ${i} has label ${JSON.stringify(label)}; the signature's classes are ${signature.classes.join(', ')}`,
-        )
-      }
-      return k
-    })
+    const y = classIndices(labels, signature)
 
     const encoding = fitTabularEncoding(data, signature)
     const { x, n, d } = encodeTabular(data, encoding)

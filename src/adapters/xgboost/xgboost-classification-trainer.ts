@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os'
 import { AirlakeError } from '../../core/errors.js'
 import {
   checkTabular,
+  classIndices,
   encodeTabular,
   fitTabularEncoding,
   type TabularEncoding,
@@ -141,17 +142,7 @@ export class XgboostClassificationTrainer implements ClassificationTrainer {
         'PARAMETER_INVALID',
         `xgboost rounds must be a whole number >= 1, got ${p.rounds}`,
       )
-    const classIndex = new Map(signature.classes.map((c, k) => [c, k]))
-    const y = Float32Array.from(labels, (label, i) => {
-      const k = classIndex.get(label)
-      if (k === undefined) {
-        throw new AirlakeError(
-          'PARAMETER_INVALID',
-          `row ${i} has label ${JSON.stringify(label)}; the signature's classes are ${signature.classes.join(', ')}`,
-        )
-      }
-      return k
-    })
+    const y = Float32Array.from(classIndices(labels, signature))
     const encoding = fitTabularEncoding(data, signature)
     const m = encodeTabular(data, encoding, { missing: 'nan' })
     const nthread = this.options.nthread ?? Math.min(4, availableParallelism())

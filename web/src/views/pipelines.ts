@@ -4,10 +4,10 @@
  */
 import { errorMessage } from '../api.js'
 import type { Context, View } from '../context.js'
-import { loadDevices, loadRun, loadRuns, type Run } from '../data.js'
+import { loadDevices, loadRun, loadRuns } from '../data.js'
 import { debounce, h, replace } from '../dom.js'
 import { bytes, formatAge, formatDuration, formatTime, formatValue } from '../format.js'
-import { unavailableNotice } from '../notice.js'
+import { loadSection, unavailableNotice } from '../notice.js'
 
 /** The model kinds of `airlake train --models`; persistence and seasonal naive are always scored beside them. */
 const ALGORITHMS = ['ridge', 'xgboost', 'mlp', 'lstm', 'persistence', 'seasonal-naive']
@@ -84,18 +84,13 @@ export function pipelinesView(ctx: Context): View {
   )
 
   const renderRuns = async () => {
-    if (!ctx.has('GET /runs')) {
-      replace(runsNote, unavailableNotice('The list of runs', 'GET /runs'))
-      return
-    }
-    let runs: Run[]
-    try {
-      runs = await loadRuns(ctx.api)
-    } catch (error) {
-      replace(runsNote, h('span', { class: 'error-text' }, `Could not load runs: ${errorMessage(error)}`))
-      return
-    }
-    if (disposed) return
+    const runs = await loadSection(
+      ctx,
+      runsNote,
+      { what: 'The list of runs', route: 'GET /runs', failure: 'runs', tag: 'span' },
+      () => loadRuns(ctx.api),
+    )
+    if (runs === undefined || disposed) return
     runsNote.textContent = runs.length === 0 ? 'No runs yet: start a training run.' : ''
     runsNote.hidden = runs.length > 0
     replace(
@@ -220,19 +215,13 @@ export function pipelinesView(ctx: Context): View {
   }
 
   const renderQuality = async () => {
-    if (!ctx.has('GET /quality')) {
-      replace(quality, unavailableNotice('The data quality report', 'GET /quality'))
-      return
-    }
-    try {
-      const report = await ctx.api.get<unknown>('/quality')
-      if (!disposed) replace(quality, qualityReport(report))
-    } catch (error) {
-      replace(
-        quality,
-        h('p', { class: 'error-text' }, `Could not load the quality report: ${errorMessage(error)}`),
-      )
-    }
+    const report = await loadSection(
+      ctx,
+      quality,
+      { what: 'The data quality report', route: 'GET /quality', failure: 'the quality report' },
+      () => ctx.api.get<unknown>('/quality'),
+    )
+    if (report !== undefined && !disposed) replace(quality, qualityReport(report))
   }
 
   const reloadRuns = debounce(() => void renderRuns(), 300)

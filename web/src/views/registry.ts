@@ -9,7 +9,7 @@ import type { Context } from '../context.js'
 import { loadModels, type ModelSummary, type ModelVersion, metricsByHorizon } from '../data.js'
 import { debounce, h, replace } from '../dom.js'
 import { formatTime, formatValue, measureLabel } from '../format.js'
-import { unavailableNotice } from '../notice.js'
+import { loadSection } from '../notice.js'
 import { PALETTE, type Section } from './section.js'
 
 const HEADLINE_METRICS = ['mae', 'rmse', 'smape', 'auc', 'f1', 'accuracy']
@@ -28,18 +28,13 @@ export function registrySection(ctx: Context): Section {
   let disposed = false
 
   const render = async () => {
-    if (!ctx.has('GET /models')) {
-      replace(list, unavailableNotice('The model registry', 'GET /models'))
-      return
-    }
-    let models: ModelSummary[]
-    try {
-      models = await loadModels(ctx.api)
-    } catch (error) {
-      replace(list, h('p', { class: 'error-text' }, `Could not load models: ${errorMessage(error)}`))
-      return
-    }
-    if (disposed) return
+    const models = await loadSection(
+      ctx,
+      list,
+      { what: 'The model registry', route: 'GET /models', failure: 'models' },
+      () => loadModels(ctx.api),
+    )
+    if (models === undefined || disposed) return
     for (const chart of charts.values()) chart.destroy()
     charts.clear()
     if (models.length === 0) {

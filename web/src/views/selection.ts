@@ -1,14 +1,8 @@
-/**
- * Model selection: each UCB1 bandit (`GET /selection`) with its arms' pulls, mean reward and index, the
- * arm served, its mean rewards over time and which arm was served when. Re-read whenever a forecast is
- * written (rewards change as actuals are scored) or the bandit's choice changes.
- */
-import { errorMessage } from '../api.js'
 import { type Chart, createChart } from '../charts.js'
 import type { Context } from '../context.js'
-import { loadSelection, type Selection } from '../data.js'
+import { loadSelection } from '../data.js'
 import { debounce, h, replace } from '../dom.js'
-import { unavailableNotice } from '../notice.js'
+import { loadSection } from '../notice.js'
 import { PALETTE, type Section } from './section.js'
 
 export function selectionSection(ctx: Context): Section {
@@ -19,21 +13,13 @@ export function selectionSection(ctx: Context): Section {
   const rewardTrail = new Map<string, Array<{ time: number; meanReward: number }>>()
 
   const renderBandit = async () => {
-    if (!ctx.has('GET /selection')) {
-      replace(bandit, unavailableNotice('Model selection', 'GET /selection'))
-      return
-    }
-    let selection: Selection
-    try {
-      selection = await loadSelection(ctx.api)
-    } catch (error) {
-      replace(
-        bandit,
-        h('p', { class: 'error-text' }, `Could not load model selection: ${errorMessage(error)}`),
-      )
-      return
-    }
-    if (disposed) return
+    const selection = await loadSection(
+      ctx,
+      bandit,
+      { what: 'Model selection', route: 'GET /selection', failure: 'model selection' },
+      () => loadSelection(ctx.api),
+    )
+    if (selection === undefined || disposed) return
     for (const c of banditCharts.splice(0)) c.destroy()
     if (selection.arms.length === 0) {
       replace(
