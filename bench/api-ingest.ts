@@ -12,7 +12,7 @@ import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { readingsFromVendor } from '../src/core/readings.js'
 import type { Reading } from '../src/core/types.js'
 import { openApiFixture } from '../test/api-fixture.js'
-import { listen, loadTest } from './api-put.js'
+import { listen, loadTest } from './load.js'
 import { duckdbAppend } from './store-ingest.js'
 import { type BenchOptions, type BenchResult, median } from './types.js'
 

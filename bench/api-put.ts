@@ -2,114 +2,14 @@
  * Single `PUT /sensorsdata` over real HTTP: requests/s and p50/p99 latency with 32 keep-alive connections,
  * beside a bare PUT route of the same framework (Fastify, JSON body, 201) in the same process, and beside the
  * bare store upsert of the same six rows per reading with the same concurrency. The server runs in this
- * process on the embedded store; the load comes from a worker thread. Issue 2's target: at least 0.3x the
- * bare route's rate.
- *
- * Also exports the load generator the other API benchmarks use.
+ * process on the embedded store; the load comes from a separate client process (bench/load.ts). Issue 2's
+ * target: at least 0.3x the bare route's rate.
  */
-import { Worker } from 'node:worker_threads'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import { readingsFromVendor } from '../src/core/readings.js'
 import { openApiFixture } from '../test/api-fixture.js'
+import { type LoadResult, listen, loadTest } from './load.js'
 import { type BenchOptions, type BenchResult, median, quantile } from './types.js'
-
-export interface LoadPlan {
-  port: number
-  method: 'GET' | 'PUT' | 'POST'
-  /** Request paths, used in turn. */
-  paths: string[]
-  /** Request bodies, used in turn (none for GET). */
-  bodies?: string[] | undefined
-  headers: Record<string, string>
-  /** Requests in flight at once, each on its own keep-alive connection. */
-  concurrency: number
-  /** Run for this long after `warmupMs` (ms); or, when `requests` is set, until that many are answered. */
-  durationMs?: number | undefined
-  warmupMs?: number | undefined
-  requests?: number | undefined
-}
-
-export interface LoadResult {
-  /** Latency of every measured request (ms). */
-  latenciesMs: number[]
-  /** Measured requests per second. */
-  rate: number
-  /** Answers by HTTP status. */
-  statuses: Record<string, number>
-}
-
-// Plain JavaScript run in a worker thread, so the client does not share the server's event loop.
-const LOAD_WORKER = `
-const { parentPort, workerData: plan } = require('node:worker_threads')
-const http = require('node:http')
-const agent = new http.Agent({ keepAlive: true, maxSockets: plan.concurrency })
-const latencies = []
-const statuses = {}
-let next = 0
-const started = performance.now()
-const measureFrom = started + (plan.warmupMs || 0)
-const endAt = plan.requests ? Infinity : measureFrom + plan.durationMs
-let firstMeasured = Infinity
-let lastMeasured = 0
-function once() {
-  const n = next++
-  const body = plan.bodies ? plan.bodies[n % plan.bodies.length] : undefined
-  const headers = body === undefined ? plan.headers : { ...plan.headers, 'content-length': Buffer.byteLength(body) }
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const request = http.request(
-      { host: '127.0.0.1', port: plan.port, method: plan.method, path: plan.paths[n % plan.paths.length], headers, agent },
-      (response) => {
-        response.resume()
-        response.on('end', () => {
-          const t1 = performance.now()
-          if (t0 >= measureFrom && t1 <= endAt) {
-            latencies.push(t1 - t0)
-            statuses[response.statusCode] = (statuses[response.statusCode] || 0) + 1
-            firstMeasured = Math.min(firstMeasured, t0)
-            lastMeasured = Math.max(lastMeasured, t1)
-          }
-          resolve()
-        })
-      },
-    )
-    request.on('error', reject)
-    request.end(body)
-  })
-}
-async function user() {
-  while (plan.requests ? next < plan.requests : performance.now() < endAt) await once()
-}
-Promise.all(Array.from({ length: plan.concurrency }, user)).then(
-  () => {
-    agent.destroy()
-    const seconds = plan.requests ? (lastMeasured - firstMeasured) / 1000 : plan.durationMs / 1000
-    parentPort.postMessage({ latenciesMs: latencies, rate: latencies.length / seconds, statuses })
-  },
-  (error) => parentPort.postMessage({ error: String(error) }),
-)
-`
-
-/** Sends the planned load from a worker thread and measures every answer. */
-export function loadTest(plan: LoadPlan): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD_WORKER, { eval: true, workerData: plan })
-    worker.once('message', (message: LoadResult | { error: string }) => {
-      void worker.terminate()
-      if ('error' in message) reject(new Error(`the load generator failed: ${message.error}`))
-      else resolve(message)
-    })
-    worker.once('error', reject)
-  })
-}
-
-/** Listens on a free loopback port; returns it. */
-export async function listen(app: FastifyInstance): Promise<number> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('the server has no TCP address')
-  return address.port
-}
 
 /** Vendor readings of `devices` devices, one a minute each, as PUT bodies. */
 export function vendorBodies(count: number, devices = 200): string[] {

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import Fastify from 'fastify'
+import { envelopeSchema } from '../src/api/schemas.js'
 import type { Reading } from '../src/core/types.js'
 import { type ApiFixture, lakeText, openApiFixture } from './api-fixture.js'
 
@@ -124,6 +126,45 @@ describe('PUT /sensorsdata then GET /sensorsdata', () => {
     assert.deepEqual(body.Metadata.ColumnType, ['str'])
     assert.ok(body.Records.some((record: string[]) => record[0] === DEVICE))
     assert.equal(body.ExecutionInfo.NextToken, null)
+  })
+})
+
+describe('GET /sensorsdata as text', () => {
+  test('answers the very bytes and type the documented response schema writes', async () => {
+    const device = 'bytes-1'
+    const names = ['iaq', 'we"ird\\name', 'ünïcode', 'emoji 😀', 'tab\tname', '\u2028line']
+    const rows: Reading[] = []
+    for (let minute = 0; minute < 5; minute++) {
+      for (const [i, name] of names.entries()) {
+        if ((minute + i) % 4 === 0) continue
+        rows.push(reading(device, T0 + minute * MINUTE, name, [1.5, -0, 1e21, 5e-7, 12345.678, 0.1][i]!))
+      }
+    }
+    await f.store.writeReadings(rows)
+    const schemaApp = Fastify()
+    schemaApp.get('/envelope', { schema: { response: { 200: envelopeSchema } } }, async (request) =>
+      JSON.parse(String((request.query as { body: string }).body)),
+    )
+    try {
+      let url = `/sensorsdata?device=${device}&limit=2`
+      for (let page = 0; page < 3; page++) {
+        const get = await f.app.inject({ method: 'GET', url, headers })
+        assert.equal(get.statusCode, 200)
+        const viaSchema = await schemaApp.inject({
+          method: 'GET',
+          url: '/envelope',
+          query: { body: get.body },
+        })
+        assert.equal(get.body, viaSchema.body)
+        assert.equal(get.headers['content-type'], viaSchema.headers['content-type'])
+        assert.equal(get.headers['content-length'], viaSchema.headers['content-length'])
+        const token = get.json().ExecutionInfo.NextToken
+        if (token === null) break
+        url = `/sensorsdata?device=${device}&limit=2&nextToken=${token}`
+      }
+    } finally {
+      await schemaApp.close()
+    }
   })
 })
 

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
 import { storeContract } from './store.contract.js'
@@ -40,6 +41,59 @@ describe('DuckDB store', () => {
       assert.ok(migrations.every((m) => m.n === 1))
     } finally {
       await second.close()
+    }
+  })
+
+  it('writes device and series summaries behind the readings, and rebuilds them after a crash', async () => {
+    const path = join(dir, 'summaries.duckdb')
+    const at = Date.UTC(2024, 0, 1)
+    const store = await DuckdbStore.open(path)
+    await store.writeReadings([
+      { time: at, deviceId: 'a', measure: 'iaq', value: 1, source: 'http' },
+      { time: at + 60_000, deviceId: 'a', measure: 'iaq', value: 2, source: 'http' },
+      { time: at, deviceId: 'b', measure: 'co2', value: 400, source: 'mqtt' },
+    ])
+    // Read from memory at once, whatever the tables hold yet.
+    assert.deepEqual(
+      (await store.latestReadings()).map((r) => [r.deviceId, r.measure, r.value]),
+      [
+        ['a', 'iaq', 2],
+        ['b', 'co2', 400],
+      ],
+    )
+    assert.equal((await store.getDevice('a'))?.lastSeen, at + 60_000)
+    await store.close()
+
+    // Closed cleanly: the tables are complete. Now make them look like a crash after the next write.
+    const writer = await DuckDBInstance.create(path)
+    const c = await writer.connect()
+    assert.deepEqual(
+      (await c.runAndReadAll('SELECT device_id, value FROM latest_readings ORDER BY 1')).getRows(),
+      [
+        ['a', 2],
+        ['b', 400],
+      ],
+    )
+    await c.run(`INSERT INTO readings VALUES (TIMESTAMP '2024-01-01 00:05:00', 'c', 'iaq', 9, 'http')`)
+    await c.run(`UPDATE state SET value = 'open' WHERE key = 'duckdb.summaries'`)
+    c.closeSync()
+    writer.closeSync()
+
+    const reopened = await DuckdbStore.open(path)
+    try {
+      assert.deepEqual(
+        (await reopened.latestReadings()).map((r) => [r.deviceId, r.value]),
+        [
+          ['a', 2],
+          ['b', 400],
+          ['c', 9],
+        ],
+      )
+      const c = await reopened.getDevice('c')
+      assert.equal(c?.firstSeen, at + 5 * 60_000)
+      assert.equal(c?.source, 'http')
+    } finally {
+      await reopened.close()
     }
   })
 

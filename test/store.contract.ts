@@ -235,6 +235,37 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.deepEqual(distinctTimes(single), [at(4)])
       }))
 
+    it('pages times that hold many rows whole, the same on every call', () =>
+      withStore(async (store) => {
+        // More names per time than a store may expect (DuckDB caps its first read by rows per time).
+        const names = Array.from({ length: 100 }, (_, i) => `m${String(i).padStart(3, '0')}`)
+        const rows: Reading[] = []
+        const forecasts: Prediction[] = []
+        for (let minute = 0; minute < 5; minute++) {
+          for (const [i, name] of names.entries()) {
+            rows.push(reading(minute, name, minute * 100 + i, 'dev-w'))
+            forecasts.push(prediction(minute, `${name}~5`, minute * 100 + i, 'dev-w'))
+          }
+        }
+        await store.writeReadings(rows)
+        await store.writePredictions(forecasts)
+        const query = { deviceId: 'dev-w', from: at(0), to: at(4), limitTimes: 2 }
+        const newest = rows.filter((r) => r.time >= at(3)).sort((a, b) => b.time - a.time)
+        for (let call = 0; call < 2; call++) {
+          assert.deepEqual(await store.readingsPage(query), newest)
+          const page = await store.predictionsPage(query)
+          assert.deepEqual(distinctTimes(page), [at(4), at(3)])
+          assert.equal(page.length, 200)
+          assert.deepEqual(
+            page.slice(0, 100).map((p) => p.measureName),
+            names.map((name) => `${name}~5`),
+          )
+        }
+        const older = await store.readingsPage({ ...query, before: at(3), limitTimes: 5 })
+        assert.deepEqual(distinctTimes(older), [at(2), at(1), at(0)])
+        assert.equal(older.length, 300)
+      }))
+
     it('lists latest readings, measures and counts, and deletes old readings', () =>
       withStore(async (store) => {
         await store.writeReadings([

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { AirlakeError } from '../core/errors.js'
+import { formatRecordTime } from '../core/time.js'
 import {
   decodePageToken,
   encodePageToken,
   orderMeasures,
   pivotRows,
   queryFingerprint,
+  recordTimeFormatter,
   seriesEnvelope,
   splitPage,
 } from './envelope.js'
@@ -49,6 +51,48 @@ describe('pivotRows', () => {
     const { columns, records } = pivotRows([{ time: t0, measure: 'co2', value: 400 }], ['iaq', 'co2'])
     assert.deepEqual(columns, ['iaq', 'co2'])
     assert.deepEqual(records, [['2023-02-07 11:29:00.000000000', null, '400']])
+  })
+  test('pivots rows newest first (the order of the stores) as it pivots any other order', () => {
+    const rows: Array<{ time: number; measure: string; value: number }> = []
+    for (let minute = 0; minute < 200; minute++) {
+      for (const measure of ['co2', 'humidity', 'iaq', 'pm25', 'temperature']) {
+        if ((minute + measure.length) % 7 === 0) continue
+        rows.push({ time: t0 - minute * 60_000 - (minute % 3) * 1001, measure, value: minute / 7 - 3 })
+      }
+    }
+    const shuffled = rows
+      .map((row, i) => ({ row, key: (i * 7919) % rows.length }))
+      .sort((a, b) => a.key - b.key)
+    const expected = pivotRows(shuffled.map((s) => s.row))
+    assert.deepEqual(pivotRows(rows), expected)
+    assert.deepEqual(
+      pivotRows(rows, ['iaq', 'voc', 'co2']),
+      pivotRows(
+        shuffled.map((s) => s.row),
+        ['iaq', 'voc', 'co2'],
+      ),
+    )
+    assert.equal(expected.records.length, 200)
+  })
+})
+
+describe('recordTimeFormatter', () => {
+  test('writes every time as formatRecordTime does', () => {
+    const format = recordTimeFormatter()
+    const times = [
+      0,
+      1,
+      999,
+      86_399_999,
+      86_400_000,
+      t0,
+      t0 + 59_999,
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    ]
+    times.push(Date.UTC(10000, 0, 1), -1, -86_400_001, Date.UTC(1900, 0, 1, 12), 8.64e15, -8.64e15)
+    for (let i = 0; i < 5000; i++)
+      times.push(Math.floor(Math.abs(Math.sin(i + 1)) * 4e12) + (i % 17) * 86_399_937)
+    for (const time of times) assert.equal(format(time), formatRecordTime(time), `time ${time}`)
   })
 })
 

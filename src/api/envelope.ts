@@ -71,12 +71,41 @@ export function orderMeasures(measures: Iterable<string>): string[] {
  * Pivots long rows (any order) to one record per time, newest first: `[time, value of columns[0], …]`,
  * values as strings, `null` where a measure has no value at that time. `columns` defaults to the
  * measures present, ordered by `orderMeasures`.
+ *
+ * Rows already newest first (the stores' order) are pivoted in one pass, each record made when its time
+ * first appears; other orders are grouped by time and sorted.
  */
 export function pivotRows(
   rows: readonly LongValue[],
-  columns: readonly string[] = orderMeasures(rows.map((row) => row.measure)),
+  columns: readonly string[] = orderMeasures(measuresOf(rows)),
 ): { columns: string[]; records: Array<Array<string | null>> } {
   const position = new Map(columns.map((measure, i) => [measure, i + 1]))
+  const width = columns.length + 1
+  const formatTime = recordTimeFormatter()
+  const records: Array<Array<string | null>> = []
+  let record: Array<string | null> = []
+  let time = Number.NaN
+  for (const row of rows) {
+    const column = position.get(row.measure)
+    if (column === undefined) continue
+    if (row.time !== time) {
+      if (row.time > time) return pivotAnyOrder(rows, columns, position)
+      time = row.time
+      record = new Array<string | null>(width).fill(null)
+      record[0] = formatTime(time)
+      records.push(record)
+    }
+    record[column] = formatValue(row.value)
+  }
+  return { columns: [...columns], records }
+}
+
+function pivotAnyOrder(
+  rows: readonly LongValue[],
+  columns: readonly string[],
+  position: ReadonlyMap<string, number>,
+): { columns: string[]; records: Array<Array<string | null>> } {
+  const formatTime = recordTimeFormatter()
   const byTime = new Map<TimeMs, Array<string | null>>()
   for (const row of rows) {
     const column = position.get(row.measure)
@@ -84,13 +113,44 @@ export function pivotRows(
     let record = byTime.get(row.time)
     if (record === undefined) {
       record = new Array<string | null>(columns.length + 1).fill(null)
-      record[0] = formatRecordTime(row.time)
+      record[0] = formatTime(row.time)
       byTime.set(row.time, record)
     }
     record[column] = formatValue(row.value)
   }
   const times = [...byTime.keys()].sort((a, b) => b - a)
   return { columns: [...columns], records: times.map((time) => byTime.get(time)!) }
+}
+
+function measuresOf(rows: readonly LongValue[]): Set<string> {
+  const measures = new Set<string>()
+  for (const row of rows) measures.add(row.measure)
+  return measures
+}
+
+const DAY_MS = 86_400_000
+/** 10000-01-01T00:00Z: from there on (and before 1970) times are formatted by `formatRecordTime` itself. */
+const YEAR_10000 = 253_402_300_800_000
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'))
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+
+/**
+ * `formatRecordTime` for many times in a row: the date part is formatted once per day, the time of day
+ * from digit tables (the same text, without a Date and an ISO string per record).
+ */
+export function recordTimeFormatter(): (time: TimeMs) => string {
+  let day = Number.NaN
+  let date = ''
+  return (time) => {
+    if (!(time >= 0 && time < YEAR_10000) || !Number.isInteger(time)) return formatRecordTime(time)
+    const ms = time % DAY_MS
+    if (time - ms !== day) {
+      day = time - ms
+      date = formatRecordTime(day).slice(0, 11)
+    }
+    const seconds = Math.floor(ms / 1000)
+    return `${date}${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}.${THREE_DIGITS[ms % 1000]}000000`
+  }
 }
 
 /** A number as the envelope writes it: the shortest text that reads back to the same double. */
@@ -122,6 +182,20 @@ export function seriesEnvelope(input: {
       NextToken: input.nextToken,
     },
   }
+}
+
+/** The media type of an envelope sent as text: what Fastify writes for a JSON object. */
+export const ENVELOPE_CONTENT_TYPE = 'application/json; charset=utf-8'
+
+/**
+ * An envelope as JSON text, byte for byte what the routes' response schema (`envelopeSchema`, written by
+ * fast-json-stringify) makes of it: an `Envelope` has the schema's keys in the schema's order (as
+ * `seriesEnvelope` builds it) and values of the schema's types, so JSON.stringify writes the same text,
+ * sooner for thousands of records. Routes send it with `ENVELOPE_CONTENT_TYPE`; the schema still documents
+ * the answer.
+ */
+export function envelopeJson(envelope: Envelope): string {
+  return JSON.stringify(envelope)
 }
 
 /** What a page token carries: where the next page starts and which query it belongs to. */
@@ -198,7 +272,7 @@ export function decodePageToken(token: string, fingerprint: string): PageCursor 
 export function splitPage<T extends { time: TimeMs }>(
   rows: readonly T[],
   limitTimes: number,
-): { rows: T[]; nextBefore: TimeMs | undefined } {
+): { rows: readonly T[]; nextBefore: TimeMs | undefined } {
   let distinct = 0
   let previous: TimeMs | undefined
   for (let i = 0; i < rows.length; i++) {
@@ -211,5 +285,5 @@ export function splitPage<T extends { time: TimeMs }>(
       }
     }
   }
-  return { rows: [...rows], nextBefore: undefined }
+  return { rows, nextBefore: undefined }
 }

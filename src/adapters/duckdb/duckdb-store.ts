@@ -34,7 +34,6 @@ import {
   checkTime,
   chunks,
   compareShadow,
-  deviceSpans,
   lastPerKey,
   limitOf,
   optionalNumber,
@@ -43,7 +42,6 @@ import {
   type Row,
   toDevice,
   toKey,
-  toPrediction,
   toReading,
   toShadowForecast,
 } from '../../core/store-rows.js'
@@ -57,7 +55,11 @@ import type {
   StoredRejection,
   WriteReport,
 } from '../../core/types.js'
+import { appendOrUpsert } from './duckdb-append.js'
+import { Checkpointer } from './duckdb-checkpoints.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
+import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
+import { FLUSH_CHUNK, FLUSH_INTERVAL_MS, Summaries } from './duckdb-summaries.js'
 
 /** How many connections serve reads (DuckDB parallelises each query over its own threads). */
 const READ_CONNECTIONS = 2
@@ -67,10 +69,11 @@ const VALUES_CHUNK = 500
 
 /**
  * `Store` on DuckDB (`@duckdb/node-api`). Times are `TIMESTAMP` columns holding UTC; the port speaks epoch ms.
- * A batch of readings is appended straight to its table with DuckDB's appender (upserted from a staging table
- * when some of it is already stored), in one transaction, so it is stored whole or not at all; calls that arrive
- * while the writer is busy share that transaction. A device described before any reading reports first/last
- * seen as 0.
+ * A batch of readings (or predictions) is appended straight to its table with DuckDB's appender (upserted from
+ * a staging table when some of it is already stored), in one transaction, so it is stored whole or not at all;
+ * calls that arrive while the writer is busy share that transaction. Each device's first and last seen times
+ * and each series' latest reading are kept in memory and written behind (duckdb-summaries.ts). A device
+ * described before any reading reports first/last seen as 0.
  *
  * @example
  * const store = await DuckdbStore.open('.airlake/airlake.duckdb')
@@ -83,7 +86,11 @@ export class DuckdbStore implements Store {
   // fsync, so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
   private readonly readingWrites = new GroupedWrites<Reading>(
     (work) => this.write('writing readings', work),
-    upsertReadings,
+    async (c, rows) => {
+      await upsertReadings(c, rows)
+      this.summaries.apply(rows)
+      this.scheduleSummaries()
+    },
     readingKey,
   )
   private readonly predictionWrites = new GroupedWrites<Prediction>(
@@ -91,6 +98,10 @@ export class DuckdbStore implements Store {
     upsertPredictions,
     predictionKey,
   )
+  /** Device spans and latest readings, loaded at open (see duckdb-summaries.ts). */
+  private summaries = new Summaries()
+  private summaryTimer: NodeJS.Timeout | undefined
+  private checkpointer: Checkpointer | undefined
   private closed = false
 
   private constructor(
@@ -133,6 +144,8 @@ export class DuckdbStore implements Store {
       const store = new DuckdbStore(path, instance, writer!, new ConnectionPool(readers), logger)
       await store.migrate()
       await store.createStagingTables()
+      store.summaries = await store.write('loading device and series summaries', (c) => Summaries.load(c))
+      store.checkpointer = await Checkpointer.start(instance, path, logger)
       return store
     } catch (error) {
       for (const connection of connections) connection.closeSync()
@@ -201,8 +214,15 @@ export class DuckdbStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.summaryTimer)
     await this.writeTail
+    await this.summaries.close(this.writer).catch((error: unknown) =>
+      this.logger.warn('could not write the device and series summaries; they are rebuilt at next open', {
+        error: String(error),
+      }),
+    )
     await this.readers.drain()
+    await this.checkpointer?.stop()
     this.writer.closeSync()
     this.readers.closeAll()
     this.instance.closeSync()
@@ -219,8 +239,7 @@ export class DuckdbStore implements Store {
   }
 
   async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
-    const rows = await this.seriesPage('readings', 'measure', 'source', query)
-    return rows.map(toReading)
+    return this.seriesPage(readingsTable, query)
   }
 
   async readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]> {
@@ -236,24 +255,13 @@ export class DuckdbStore implements Store {
   }
 
   async latestReadings(): Promise<Reading[]> {
-    const rows = await this.read(
-      'reading the latest readings',
-      `SELECT epoch_ms(time) AS time, device_id, measure, value, source
-       FROM latest_readings ORDER BY device_id, measure`,
-    )
-    return rows.map(toReading)
+    this.assertOpen()
+    return this.summaries.latestReadings()
   }
 
   async listMeasures(deviceId?: string): Promise<string[]> {
-    const rows =
-      deviceId === undefined
-        ? await this.read('listing measures', 'SELECT DISTINCT measure FROM latest_readings ORDER BY measure')
-        : await this.read(
-            'listing measures',
-            'SELECT measure FROM latest_readings WHERE device_id = $1 ORDER BY measure',
-            [deviceId],
-          )
-    return rows.map((row) => String(row.measure))
+    this.assertOpen()
+    return this.summaries.measures(deviceId)
   }
 
   async countReadings(filter: { deviceId?: string; source?: string } = {}): Promise<number> {
@@ -273,6 +281,7 @@ export class DuckdbStore implements Store {
         const result = await c.run('DELETE FROM readings WHERE time < $1', [ts(time)])
         // A pair whose newest reading is older than the cut has no reading left at all.
         await c.run('DELETE FROM latest_readings WHERE time < $1', [ts(time)])
+        this.summaries.forgetBefore(time)
         return result.rowsChanged
       }),
     )
@@ -289,13 +298,7 @@ export class DuckdbStore implements Store {
   }
 
   async predictionsPage(query: SeriesPageQuery): Promise<Prediction[]> {
-    const rows = await this.seriesPage(
-      'predictions',
-      'measure_name',
-      'model_version, epoch_ms(issued_at) AS issued_at',
-      query,
-    )
-    return rows.map(toPrediction)
+    return this.seriesPage(predictionsTable, query)
   }
 
   async countPredictions(filter: { deviceId?: string } = {}): Promise<number> {
@@ -320,12 +323,19 @@ export class DuckdbStore implements Store {
 
   async listDevices(): Promise<Device[]> {
     const rows = await this.read('listing devices', `${DEVICE_SELECT} ORDER BY id`)
-    return rows.map(toDevice)
+    const described = new Set(rows.map((row) => String(row.id)))
+    const devices = rows.map((row) => this.withSpan(toDevice(row)))
+    // Devices whose first readings are newer than the last summary write.
+    for (const id of this.summaries.deviceIds()) {
+      if (!described.has(id)) devices.push(this.withSpan(undescribed(id)))
+    }
+    return described.size === devices.length ? devices : devices.sort((a, b) => (a.id < b.id ? -1 : 1))
   }
 
   async getDevice(id: string): Promise<Device | undefined> {
     const rows = await this.read('reading a device', `${DEVICE_SELECT} WHERE id = $1`, [id])
-    return rows[0] === undefined ? undefined : toDevice(rows[0])
+    if (rows[0] !== undefined) return this.withSpan(toDevice(rows[0]))
+    return this.summaries.span(id) === undefined ? undefined : this.withSpan(undescribed(id))
   }
 
   async describeDevice(
@@ -760,6 +770,37 @@ export class DuckdbStore implements Store {
 
   // internals
 
+  /** `device` with first and last seen from the summaries (authoritative; the table lags), and its source if new. */
+  private withSpan(device: Device): Device {
+    const span = this.summaries.span(device.id)
+    if (span === undefined) return device
+    return { ...device, source: device.source || span.source, firstSeen: span.first, lastSeen: span.last }
+  }
+
+  /**
+   * Writes the summaries' changes behind the readings, at most every FLUSH_INTERVAL_MS, one chunk per turn of
+   * the writer so that writes queued meanwhile go between the chunks.
+   */
+  private scheduleSummaries(): void {
+    if (this.summaryTimer !== undefined || !this.summaries.dirty) return
+    this.summaryTimer = setTimeout(() => void this.writeSummaries(), FLUSH_INTERVAL_MS)
+    this.summaryTimer.unref()
+  }
+
+  private async writeSummaries(): Promise<void> {
+    try {
+      // What is dirty now; what changes meanwhile waits for the next turn.
+      for (let left = this.summaries.dirtyCount; left > 0 && !this.closed; left -= FLUSH_CHUNK) {
+        await this.write('writing device and series summaries', (c) => this.summaries.flush(c, FLUSH_CHUNK))
+      }
+    } catch (error) {
+      this.logger.warn('could not write the device and series summaries; retrying', { error: String(error) })
+    } finally {
+      this.summaryTimer = undefined
+      if (!this.closed) this.scheduleSummaries()
+    }
+  }
+
   /** Connection-local staging tables for the appender (temporary, so never visible to other connections). */
   private async createStagingTables(): Promise<void> {
     await this.write('creating staging tables', async (c) => {
@@ -775,12 +816,7 @@ export class DuckdbStore implements Store {
     })
   }
 
-  private async seriesPage(
-    table: 'readings' | 'predictions',
-    nameColumn: 'measure' | 'measure_name',
-    extraColumns: string,
-    query: SeriesPageQuery,
-  ): Promise<Row[]> {
+  private async seriesPage<T>(table: SeriesTable<T>, query: SeriesPageQuery): Promise<T[]> {
     checkTime(query.from, 'from')
     checkTime(query.to, 'to')
     if (query.before !== undefined) checkTime(query.before, 'before')
@@ -792,24 +828,25 @@ export class DuckdbStore implements Store {
     }
     const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
     if (upper < query.from || query.measures?.length === 0) return []
-    const params: DuckDBValue[] = [query.deviceId, ts(query.from), ts(upper)]
-    let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
-    if (query.measures !== undefined) {
-      const names = query.measures.map((m) => {
-        params.push(m)
-        return `$${params.length}`
-      })
-      filter += ` AND ${nameColumn} IN (${names.join(', ')})`
+    this.assertOpen()
+    try {
+      // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
+      return await this.readers.use((c) =>
+        readSeriesPage(c, table, {
+          deviceId: query.deviceId,
+          from: query.from,
+          upper,
+          measures: query.measures,
+          limitTimes: query.limitTimes,
+        }),
+      )
+    } catch (error) {
+      throw wrapError(
+        error,
+        'STORE_UNAVAILABLE',
+        `DuckDB store ${this.path}: reading a page of ${table.table} failed`,
+      )
     }
-    return this.read(
-      `reading a page of ${table}`,
-      // The device's rows in range are read once (a materialised CTE), then cut at the page's oldest time.
-      `WITH matching AS MATERIALIZED (SELECT * FROM ${table} WHERE ${filter})
-       SELECT epoch_ms(time) AS time, device_id, ${nameColumn}, value, ${extraColumns} FROM matching
-       WHERE time >= (SELECT min(time) FROM (SELECT DISTINCT time FROM matching ORDER BY time DESC LIMIT ${query.limitTimes}))
-       ORDER BY time DESC, ${nameColumn}`,
-      params,
-    )
   }
 
   private async models(name: string | undefined): Promise<ModelRecord[]> {
@@ -944,6 +981,11 @@ class GroupedWrites<T> {
   }
 }
 
+/** A device known only from its readings (its row is not written yet): source and times come from its span. */
+function undescribed(id: string): Device {
+  return { id, name: undefined, source: '', location: undefined, firstSeen: 0, lastSeen: 0 }
+}
+
 function readingKey(r: Reading): string {
   return `${r.deviceId}\u0000${r.measure}\u0000${r.time}`
 }
@@ -952,109 +994,35 @@ function predictionKey(r: Prediction): string {
   return `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`
 }
 
-/** Upserts `rows` (unique on device, measure name, time) in one transaction. */
-async function upsertPredictions(c: DuckDBConnection, rows: readonly Prediction[]): Promise<void> {
-  await c.run('BEGIN TRANSACTION')
-  try {
-    await appendRows(c, 'predictions_stage', 'temp', rows, (appender, r) => {
-      appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
-      appender.appendVarchar(r.deviceId)
-      appender.appendVarchar(r.measureName)
-      appender.appendDouble(r.value)
-      appender.appendVarchar(r.modelVersion)
-      appender.appendTimestamp(timestampValue(BigInt(r.issuedAt) * 1000n))
-    })
-    await c.run(
-      `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
-       SELECT * FROM predictions_stage
-       ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
-         value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at;
-       DELETE FROM predictions_stage;
-       COMMIT`,
-    )
-  } catch (error) {
-    await c.run('ROLLBACK').catch(() => undefined)
-    throw error
-  }
+/** Upserts `rows` (unique on device, measure name, time) as one transaction, appended when all are new. */
+function upsertPredictions(c: DuckDBConnection, rows: readonly Prediction[]): Promise<void> {
+  return appendOrUpsert(c, rows, appendPrediction, {
+    table: 'predictions',
+    stage: 'predictions_stage',
+    upsert: `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
+      SELECT * FROM predictions_stage
+      ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
+        value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at`,
+  })
 }
 
-/**
- * Upserts `rows` (unique on device, measure, time) with devices and latest readings, in one transaction.
- * New readings (the usual case) are appended straight to the table, the engine's own bulk load; a reading
- * that is already stored makes the appender fail on the key, and then the batch is upserted from a stage.
- */
-async function upsertReadings(c: DuckDBConnection, rows: readonly Reading[]): Promise<void> {
-  await c.run('BEGIN TRANSACTION')
-  try {
-    const appended = await appendRows(c, 'readings', 'main', rows, appendReading).then(
-      () => true,
-      (error: unknown) => {
-        if (!isDuplicateKey(error)) throw error
-        return false
-      },
-    )
-    if (!appended) {
-      await c.run('ROLLBACK; BEGIN TRANSACTION')
-      await appendRows(c, 'readings_stage', 'temp', rows, appendReading)
-      await c.run(
-        `INSERT INTO readings (time, device_id, measure, value, source) SELECT * FROM readings_stage
-         ON CONFLICT (device_id, measure, time) DO UPDATE SET value = excluded.value, source = excluded.source;
-         DELETE FROM readings_stage`,
-      )
-    }
-    await appendRows(c, 'devices_stage', 'temp', deviceSpans(rows), (appender, d) => {
-      appender.appendVarchar(d.id)
-      appender.appendVarchar(d.source)
-      appender.appendTimestamp(timestampValue(BigInt(d.first) * 1000n))
-      appender.appendTimestamp(timestampValue(BigInt(d.last) * 1000n))
-    })
-    await appendRows(c, 'latest_stage', 'temp', latestPerMeasure(rows), appendReading)
-    // One round trip for the rest. The stages are temporary tables: emptied inside the transaction, and by
-    // its rollback on failure.
-    await c.run(
-      `INSERT INTO devices (id, source, first_seen, last_seen) SELECT * FROM devices_stage
-       ON CONFLICT (id) DO UPDATE SET
-         first_seen = least(coalesce(devices.first_seen, excluded.first_seen), excluded.first_seen),
-         last_seen = greatest(coalesce(devices.last_seen, excluded.last_seen), excluded.last_seen);
-       INSERT INTO latest_readings (device_id, measure, time, value, source)
-       SELECT device_id, measure, time, value, source FROM latest_stage
-       ON CONFLICT (device_id, measure) DO UPDATE SET
-         time = excluded.time, value = excluded.value, source = excluded.source
-       WHERE excluded.time >= latest_readings.time;
-       DELETE FROM devices_stage;
-       DELETE FROM latest_stage;
-       COMMIT`,
-    )
-  } catch (error) {
-    await c.run('ROLLBACK').catch(() => undefined)
-    throw error
-  }
+function appendPrediction(appender: DuckDBAppender, r: Prediction): void {
+  appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
+  appender.appendVarchar(r.deviceId)
+  appender.appendVarchar(r.measureName)
+  appender.appendDouble(r.value)
+  appender.appendVarchar(r.modelVersion)
+  appender.appendTimestamp(timestampValue(BigInt(r.issuedAt) * 1000n))
 }
 
-/** Appends `rows` to `table` of the database (`main`) or the connection's temp tables, inside the open transaction if any. */
-async function appendRows<T>(
-  c: DuckDBConnection,
-  table: string,
-  schema: 'main' | 'temp',
-  rows: readonly T[],
-  append: (appender: DuckDBAppender, row: T) => void,
-): Promise<void> {
-  const appender =
-    schema === 'temp' ? await c.createAppender(table, 'main', 'temp') : await c.createAppender(table)
-  try {
-    for (const row of rows) {
-      append(appender, row)
-      appender.endRow()
-    }
-    appender.flushSync()
-  } catch (error) {
-    // Closing flushes again, which fails the same way (or on the aborted transaction): keep the first error.
-    try {
-      appender.closeSync()
-    } catch {}
-    throw error
-  }
-  appender.closeSync()
+/** Upserts `rows` (unique on device, measure, time) as one transaction, appended when all are new. */
+function upsertReadings(c: DuckDBConnection, rows: readonly Reading[]): Promise<void> {
+  return appendOrUpsert(c, rows, appendReading, {
+    table: 'readings',
+    stage: 'readings_stage',
+    upsert: `INSERT INTO readings (time, device_id, measure, value, source) SELECT * FROM readings_stage
+      ON CONFLICT (device_id, measure, time) DO UPDATE SET value = excluded.value, source = excluded.source`,
+  })
 }
 
 function appendReading(appender: DuckDBAppender, r: Reading): void {
@@ -1063,22 +1031,6 @@ function appendReading(appender: DuckDBAppender, r: Reading): void {
   appender.appendVarchar(r.measure)
   appender.appendDouble(r.value)
   appender.appendVarchar(r.source)
-}
-
-/** The newest reading of each (device, measure) in `rows`. */
-function latestPerMeasure(rows: readonly Reading[]): Reading[] {
-  const latest = new Map<string, Reading>()
-  for (const r of rows) {
-    const key = `${r.deviceId}\u0000${r.measure}`
-    const kept = latest.get(key)
-    if (!kept || r.time >= kept.time) latest.set(key, r)
-  }
-  return [...latest.values()]
-}
-
-/** Whether a driver error is a primary-key violation (a row that is already stored). */
-function isDuplicateKey(error: unknown): boolean {
-  return /duplicate key/i.test(error instanceof Error ? error.message : String(error))
 }
 
 async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
-import type { Envelope } from '../envelope.js'
+import { ENVELOPE_CONTENT_TYPE, envelopeJson } from '../envelope.js'
 import { commonErrorResponses, envelopeSchema, seriesQuerySchema } from '../schemas.js'
 import { type SeriesQuery, seriesPage } from '../series-page.js'
 
@@ -21,10 +21,13 @@ export async function predictionsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         response: { 200: envelopeSchema, ...commonErrorResponses },
       },
     },
-    async (request): Promise<Envelope> =>
-      seriesPage('predictions', request.query as SeriesQuery, async (page) => {
+    async (request, reply) => {
+      const envelope = await seriesPage('predictions', request.query as SeriesQuery, async (page) => {
         const rows = await deps.store.predictionsPage(page)
         return rows.map((row) => ({ time: row.time, measure: row.measureName, value: row.value }))
-      }),
+      })
+      // Sent as text, the same bytes the response schema would write, sooner (see envelopeJson).
+      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelopeJson(envelope))
+    },
   )
 }

@@ -11,7 +11,7 @@ import { AirlakeError } from '../../core/errors.js'
 import { readingsFromPayload, readingsFromVendor } from '../../core/readings.js'
 import { type IngestRecord, type IngestReport, ingestRecords } from '../../pipeline/ingest.js'
 import type { ApiDeps } from '../deps.js'
-import { type Envelope, SOURCE_NAME } from '../envelope.js'
+import { ENVELOPE_CONTENT_TYPE, type Envelope, envelopeJson, SOURCE_NAME } from '../envelope.js'
 import { describeValidation } from '../error-reply.js'
 import { batchItems, parseJsonDocument } from '../json-items.js'
 import {
@@ -226,8 +226,13 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         response: { 200: envelopeSchema, ...commonErrorResponses },
       },
     },
-    async (request): Promise<Envelope> =>
-      seriesPage('readings', request.query as SeriesQuery, async (page) => deps.store.readingsPage(page)),
+    async (request, reply) => {
+      const envelope = await seriesPage('readings', request.query as SeriesQuery, (page) =>
+        deps.store.readingsPage(page),
+      )
+      // Sent as text, the same bytes the response schema would write, sooner (see envelopeJson).
+      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelopeJson(envelope))
+    },
   )
 
   app.get(
