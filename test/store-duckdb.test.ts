@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
+import type { Reading } from '../src/core/types.js'
 import { storeContract } from './store.contract.js'
 
 let dir = ''
@@ -122,6 +123,31 @@ describe('DuckDB store', () => {
       await Promise.all(forecasts)
       const [latest] = await store.predictionsPage({ deviceId: 'shared', from: at, to: at, limitTimes: 1 })
       assert.equal(latest?.value, 19)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('keeps rewriting stored keys, concurrently and many times over', async () => {
+    // Each rewrite makes the appender fail and fall back to the staged upsert. A failed appender that was
+    // closed with its rows still in it flushed them again when collected, aborting a later transaction.
+    const store = await DuckdbStore.open(join(dir, 'rewrites.duckdb'))
+    try {
+      const at = Date.UTC(2024, 0, 1)
+      const batch = (i: number, value: number): Reading[] =>
+        Array.from({ length: 6 }, (_, m) => ({
+          time: at + (i % 100) * 60_000,
+          deviceId: `dev-${i % 10}`,
+          measure: `m${m}`,
+          value,
+          source: 'http',
+        }))
+      for (let round = 0; round < 40; round++) {
+        await Promise.all(Array.from({ length: 32 }, (_, i) => store.writeReadings(batch(i, round))))
+      }
+      assert.equal(await store.countReadings(), 32 * 6)
+      const [last] = await store.readingSeries('dev-3', 'm2', at + 3 * 60_000, at + 3 * 60_000)
+      assert.equal(last?.value, 39)
     } finally {
       await store.close()
     }

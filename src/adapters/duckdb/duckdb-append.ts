@@ -24,8 +24,10 @@ export async function appendRows<T>(
     }
     appender.flushSync()
   } catch (error) {
-    // Closing flushes again, which fails the same way (or on the aborted transaction): keep the first error.
+    // Drop the rows that failed before closing: closing (or the garbage collector, if closing fails) flushes
+    // them again, and a flush failing later aborts whatever transaction the connection has open by then.
     try {
+      appender.clear()
       appender.closeSync()
     } catch {}
     throw error
