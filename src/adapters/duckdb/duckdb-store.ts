@@ -1,13 +1,14 @@
 /**
  * The embedded store: one DuckDB file (or `:memory:`) holding the time series and airlake's own records.
  *
- * DuckDB allows one writing process per file and one writer at a time inside it, so every write goes through
- * one connection in call order; reads use a small pool of other connections and see committed writes.
+ * DuckDB allows one writing process per file. Inside it, writes go through three connections ("lanes"), each
+ * in call order: predictions, the device and series summaries (with retention), and everything else; DuckDB
+ * runs writes to different tables side by side. Reads use a small pool of other connections and see
+ * committed writes.
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import {
-  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBValue,
@@ -55,7 +56,7 @@ import type {
   StoredRejection,
   WriteReport,
 } from '../../core/types.js'
-import { appendOrUpsert } from './duckdb-append.js'
+import { type TableSpec, TableWriter } from './duckdb-append.js'
 import { Checkpointer } from './duckdb-checkpoints.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
 import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
@@ -69,9 +70,8 @@ const VALUES_CHUNK = 500
 
 /**
  * `Store` on DuckDB (`@duckdb/node-api`). Times are `TIMESTAMP` columns holding UTC; the port speaks epoch ms.
- * A batch of readings (or predictions) is appended straight to its table with DuckDB's appender (upserted from
- * a staging table when some of it is already stored), in one transaction, so it is stored whole or not at all;
- * calls that arrive while the writer is busy share that transaction. Each device's first and last seen times
+ * A batch of readings (or predictions) is written by one statement (duckdb-append.ts), so it is stored whole or
+ * not at all; calls that arrive while their lane is busy share that statement. Each device's first and last seen times
  * and each series' latest reading are kept in memory and written behind (duckdb-summaries.ts). A device
  * described before any reading reports first/last seen as 0.
  *
@@ -81,23 +81,24 @@ const VALUES_CHUNK = 500
  */
 export class DuckdbStore implements Store {
   readonly kind = 'duckdb'
-  private writeTail: Promise<unknown> = Promise.resolve()
-  // Calls that arrive while the writer is busy share one transaction (group commit): a commit costs an
-  // fsync, so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
+  // Calls that arrive while their lane is busy share one statement (group commit): a commit costs an fsync,
+  // so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
   private readonly readingWrites = new GroupedWrites<Reading>(
     (work) => this.write('writing readings', work),
     async (c, rows) => {
-      await upsertReadings(c, rows)
+      await this.tables.readings.write(c, rows)
       this.summaries.apply(rows)
       this.scheduleSummaries()
     },
     readingKey,
   )
   private readonly predictionWrites = new GroupedWrites<Prediction>(
-    (work) => this.write('writing predictions', work),
-    upsertPredictions,
+    (work) => this.write('writing predictions', work, this.predictionLane),
+    (c, rows) => this.tables.predictions.write(c, rows),
     predictionKey,
   )
+  /** The writers of the two big tables, prepared on their lanes' connections at open. */
+  private tables!: { readings: TableWriter<Reading>; predictions: TableWriter<Prediction> }
   /** Device spans and latest readings, loaded at open (see duckdb-summaries.ts). */
   private summaries = new Summaries()
   private summaryTimer: NodeJS.Timeout | undefined
@@ -107,7 +108,18 @@ export class DuckdbStore implements Store {
   private constructor(
     private readonly path: string,
     private readonly instance: DuckDBInstance,
-    private readonly writer: DuckDBConnection,
+    /** Every write but the predictions'. */
+    private readonly writer: WriteLane,
+    /**
+     * Predictions, on a connection of their own: the live loop writes them as often as readings, and DuckDB
+     * runs writes to different tables from different connections side by side.
+     */
+    private readonly predictionLane: WriteLane,
+    /**
+     * The device and series summaries (`devices`, `latest_readings`) and retention's deletes: their upserts
+     * and deletes are DuckDB's slowest writes, and would otherwise hold up the readings behind them.
+     */
+    private readonly summaryLane: WriteLane,
     private readonly readers: ConnectionPool,
     private readonly logger: Logger,
   ) {}
@@ -139,12 +151,24 @@ export class DuckdbStore implements Store {
     }
     const connections: DuckDBConnection[] = []
     try {
-      for (let i = 0; i <= READ_CONNECTIONS; i++) connections.push(await instance.connect())
-      const [writer, ...readers] = connections
-      const store = new DuckdbStore(path, instance, writer!, new ConnectionPool(readers), logger)
+      for (let i = 0; i < READ_CONNECTIONS + 3; i++) connections.push(await instance.connect())
+      const [writer, predictionWriter, summaryWriter, ...readers] = connections
+      const store = new DuckdbStore(
+        path,
+        instance,
+        new WriteLane(writer!),
+        new WriteLane(predictionWriter!),
+        new WriteLane(summaryWriter!),
+        new ConnectionPool(readers),
+        logger,
+      )
       await store.migrate()
-      await store.createStagingTables()
-      store.summaries = await store.write('loading device and series summaries', (c) => Summaries.load(c))
+      await store.prepareWriter()
+      store.summaries = await store.write(
+        'loading device and series summaries',
+        (c) => Summaries.load(c),
+        store.summaryLane,
+      )
       store.checkpointer = await Checkpointer.start(instance, path, logger)
       return store
     } catch (error) {
@@ -215,15 +239,17 @@ export class DuckdbStore implements Store {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.summaryTimer)
-    await this.writeTail
-    await this.summaries.close(this.writer).catch((error: unknown) =>
+    await Promise.all([this.writer.idle(), this.predictionLane.idle(), this.summaryLane.idle()])
+    await this.summaries.close(this.summaryLane.connection).catch((error: unknown) =>
       this.logger.warn('could not write the device and series summaries; they are rebuilt at next open', {
         error: String(error),
       }),
     )
     await this.readers.drain()
     await this.checkpointer?.stop()
-    this.writer.closeSync()
+    this.writer.connection.closeSync()
+    this.predictionLane.connection.closeSync()
+    this.summaryLane.connection.closeSync()
     this.readers.closeAll()
     this.instance.closeSync()
   }
@@ -276,14 +302,17 @@ export class DuckdbStore implements Store {
 
   async deleteReadingsBefore(time: TimeMs): Promise<number> {
     checkTime(time, 'time')
-    return this.write('deleting old readings', (c) =>
-      transaction(c, async () => {
-        const result = await c.run('DELETE FROM readings WHERE time < $1', [ts(time)])
-        // A pair whose newest reading is older than the cut has no reading left at all.
-        await c.run('DELETE FROM latest_readings WHERE time < $1', [ts(time)])
-        this.summaries.forgetBefore(time)
-        return result.rowsChanged
-      }),
+    return this.write(
+      'deleting old readings',
+      (c) =>
+        transaction(c, async () => {
+          const result = await c.run('DELETE FROM readings WHERE time < $1', [ts(time)])
+          // A pair whose newest reading is older than the cut has no reading left at all.
+          await c.run('DELETE FROM latest_readings WHERE time < $1', [ts(time)])
+          this.summaries.forgetBefore(time)
+          return result.rowsChanged
+        }),
+      this.summaryLane,
     )
   }
 
@@ -313,10 +342,11 @@ export class DuckdbStore implements Store {
 
   async deletePredictionsBefore(time: TimeMs): Promise<number> {
     checkTime(time, 'time')
-    return this.write('deleting old predictions', async (c) => {
-      const result = await c.run('DELETE FROM predictions WHERE time < $1', [ts(time)])
-      return result.rowsChanged
-    })
+    return this.write(
+      'deleting old predictions',
+      async (c) => (await c.run('DELETE FROM predictions WHERE time < $1', [ts(time)])).rowsChanged,
+      this.predictionLane,
+    )
   }
 
   // devices
@@ -341,15 +371,18 @@ export class DuckdbStore implements Store {
   async describeDevice(
     device: Pick<Device, 'id' | 'source'> & { name?: string; location?: string },
   ): Promise<void> {
-    await this.write('describing a device', (c) =>
-      c.run(
-        `INSERT INTO devices (id, name, source, location) VALUES ($1, $2, $3, $4)
+    await this.write(
+      'describing a device',
+      (c) =>
+        c.run(
+          `INSERT INTO devices (id, name, source, location) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET
            name = coalesce(excluded.name, devices.name),
            source = excluded.source,
            location = coalesce(excluded.location, devices.location)`,
-        [device.id, device.name ?? null, device.source, device.location ?? null],
-      ),
+          [device.id, device.name ?? null, device.source, device.location ?? null],
+        ),
+      this.summaryLane,
     )
   }
 
@@ -791,7 +824,11 @@ export class DuckdbStore implements Store {
     try {
       // What is dirty now; what changes meanwhile waits for the next turn.
       for (let left = this.summaries.dirtyCount; left > 0 && !this.closed; left -= FLUSH_CHUNK) {
-        await this.write('writing device and series summaries', (c) => this.summaries.flush(c, FLUSH_CHUNK))
+        await this.write(
+          'writing device and series summaries',
+          (c) => this.summaries.flush(c, FLUSH_CHUNK),
+          this.summaryLane,
+        )
       }
     } catch (error) {
       this.logger.warn('could not write the device and series summaries; retrying', { error: String(error) })
@@ -801,19 +838,21 @@ export class DuckdbStore implements Store {
     }
   }
 
-  /** Connection-local staging tables for the appender (temporary, so never visible to other connections). */
-  private async createStagingTables(): Promise<void> {
-    await this.write('creating staging tables', async (c) => {
-      await c.run(`CREATE TEMP TABLE IF NOT EXISTS readings_stage (
-        time TIMESTAMP, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
-      await c.run(`CREATE TEMP TABLE IF NOT EXISTS latest_stage (
-        time TIMESTAMP, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
-      await c.run(`CREATE TEMP TABLE IF NOT EXISTS devices_stage (
-        id VARCHAR, source VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)`)
-      await c.run(`CREATE TEMP TABLE IF NOT EXISTS predictions_stage (
-        time TIMESTAMP, device_id VARCHAR, measure_name VARCHAR, value DOUBLE, model_version VARCHAR,
-        issued_at TIMESTAMP)`)
-    })
+  /**
+   * Each write lane's staging tables for the appender (temporary, so never visible to other connections) and
+   * prepared statements.
+   */
+  private async prepareWriter(): Promise<void> {
+    const [readings, predictions] = await Promise.all([
+      this.write('preparing the readings writer', (c) => TableWriter.prepare(c, READINGS)),
+      this.write(
+        'preparing the predictions writer',
+        (c) => TableWriter.prepare(c, PREDICTIONS),
+        this.predictionLane,
+      ),
+      this.write('preparing the summaries writer', (c) => Summaries.prepare(c), this.summaryLane),
+    ])
+    this.tables = { readings, predictions }
   }
 
   private async seriesPage<T>(table: SeriesTable<T>, query: SeriesPageQuery): Promise<T[]> {
@@ -881,12 +920,14 @@ export class DuckdbStore implements Store {
     if (this.closed) throw new AirlakeError('STORE_UNAVAILABLE', `the DuckDB store ${this.path} is closed`)
   }
 
-  /** Runs `work` on the writer connection after every earlier write has finished. */
-  private write<T>(what: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  /** Runs `work` on the lane's connection (the writer's by default) after every earlier write of the lane. */
+  private write<T>(
+    what: string,
+    work: (c: DuckDBConnection) => Promise<T>,
+    lane: WriteLane = this.writer,
+  ): Promise<T> {
     this.assertOpen()
-    const result = this.writeTail.then(() => work(this.writer))
-    this.writeTail = result.catch(() => undefined)
-    return result.catch((error: unknown) => {
+    return lane.run(work).catch((error: unknown) => {
       throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
     })
   }
@@ -898,6 +939,24 @@ export class DuckdbStore implements Store {
     } catch (error) {
       throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
     }
+  }
+}
+
+/** A write connection and the chain of its writes: one at a time, in call order. */
+class WriteLane {
+  private tail: Promise<unknown> = Promise.resolve()
+
+  constructor(readonly connection: DuckDBConnection) {}
+
+  run<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const result = this.tail.then(() => work(this.connection))
+    this.tail = result.catch(() => undefined)
+    return result
+  }
+
+  /** Resolves when the writes called so far have ended. */
+  async idle(): Promise<void> {
+    await this.tail
   }
 }
 
@@ -994,43 +1053,29 @@ function predictionKey(r: Prediction): string {
   return `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`
 }
 
-/** Upserts `rows` (unique on device, measure name, time) as one transaction, appended when all are new. */
-function upsertPredictions(c: DuckDBConnection, rows: readonly Prediction[]): Promise<void> {
-  return appendOrUpsert(c, rows, appendPrediction, {
-    table: 'predictions',
-    stage: 'predictions_stage',
-    upsert: `INSERT INTO predictions (time, device_id, measure_name, value, model_version, issued_at)
-      SELECT * FROM predictions_stage
-      ON CONFLICT (device_id, measure_name, time) DO UPDATE SET
-        value = excluded.value, model_version = excluded.model_version, issued_at = excluded.issued_at`,
-  })
+const READINGS: TableSpec<Reading> = {
+  table: 'readings',
+  columns: [
+    { name: 'time', type: 'timestamp', value: (r) => r.time },
+    { name: 'device_id', type: 'varchar', value: (r) => r.deviceId },
+    { name: 'measure', type: 'varchar', value: (r) => r.measure },
+    { name: 'value', type: 'double', value: (r) => r.value },
+    { name: 'source', type: 'varchar', value: (r) => r.source },
+  ],
+  key: ['device_id', 'measure', 'time'],
 }
 
-function appendPrediction(appender: DuckDBAppender, r: Prediction): void {
-  appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
-  appender.appendVarchar(r.deviceId)
-  appender.appendVarchar(r.measureName)
-  appender.appendDouble(r.value)
-  appender.appendVarchar(r.modelVersion)
-  appender.appendTimestamp(timestampValue(BigInt(r.issuedAt) * 1000n))
-}
-
-/** Upserts `rows` (unique on device, measure, time) as one transaction, appended when all are new. */
-function upsertReadings(c: DuckDBConnection, rows: readonly Reading[]): Promise<void> {
-  return appendOrUpsert(c, rows, appendReading, {
-    table: 'readings',
-    stage: 'readings_stage',
-    upsert: `INSERT INTO readings (time, device_id, measure, value, source) SELECT * FROM readings_stage
-      ON CONFLICT (device_id, measure, time) DO UPDATE SET value = excluded.value, source = excluded.source`,
-  })
-}
-
-function appendReading(appender: DuckDBAppender, r: Reading): void {
-  appender.appendTimestamp(timestampValue(BigInt(r.time) * 1000n))
-  appender.appendVarchar(r.deviceId)
-  appender.appendVarchar(r.measure)
-  appender.appendDouble(r.value)
-  appender.appendVarchar(r.source)
+const PREDICTIONS: TableSpec<Prediction> = {
+  table: 'predictions',
+  columns: [
+    { name: 'time', type: 'timestamp', value: (r) => r.time },
+    { name: 'device_id', type: 'varchar', value: (r) => r.deviceId },
+    { name: 'measure_name', type: 'varchar', value: (r) => r.measureName },
+    { name: 'value', type: 'double', value: (r) => r.value },
+    { name: 'model_version', type: 'varchar', value: (r) => r.modelVersion },
+    { name: 'issued_at', type: 'timestamp', value: (r) => r.issuedAt },
+  ],
+  key: ['device_id', 'measure_name', 'time'],
 }
 
 async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {

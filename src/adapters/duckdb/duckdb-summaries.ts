@@ -140,6 +140,14 @@ export class Summaries {
     return Math.max(this.dirtyLatest.size, this.dirtyDevices.size)
   }
 
+  /** Creates the connection's staging tables for `flush` (temporary: visible to that connection only). */
+  static async prepare(c: DuckDBConnection): Promise<void> {
+    await c.run(`CREATE TEMP TABLE IF NOT EXISTS latest_stage (
+      time TIMESTAMP, device_id VARCHAR, measure VARCHAR, value DOUBLE, source VARCHAR)`)
+    await c.run(`CREATE TEMP TABLE IF NOT EXISTS devices_stage (
+      id VARCHAR, source VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)`)
+  }
+
   /**
    * Writes up to `limit` changed entries of each table in one transaction (stages appended, then one upsert
    * per table); the rest stay dirty, as does an entry changed again while this runs.
