@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance } from '@duckdb/node-api'
+import { LIST_INSERT_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
 import type { Reading } from '../src/core/types.js'
@@ -123,6 +124,34 @@ describe('DuckDB store', () => {
       await Promise.all(forecasts)
       const [latest] = await store.predictionsPage({ deviceId: 'shared', from: at, to: at, limitTimes: 1 })
       assert.equal(latest?.value, 19)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('writes small batches by lists and large ones by the appender, the last write winning either way', async () => {
+    const store = await DuckdbStore.open(join(dir, 'two-paths.duckdb'))
+    try {
+      const at = Date.UTC(2024, 0, 1)
+      const rows = (count: number, value: number): Reading[] =>
+        Array.from({ length: count }, (_, i) => ({
+          time: at + i * 60_000,
+          deviceId: 'dev',
+          measure: 'iaq',
+          value: value + i,
+          source: 'http',
+        }))
+      await store.writeReadings(rows(LIST_INSERT_ROWS + 100, 0)) // appender, all new
+      await store.writeReadings(rows(10, 1000)) // lists, all stored already
+      await store.writeReadings(rows(LIST_INSERT_ROWS + 200, 2000)) // appender, some new
+      await store.writeReadings(rows(LIST_INSERT_ROWS + 300, 3000).slice(LIST_INSERT_ROWS + 150)) // lists, some new
+      const series = await store.readingSeries('dev', 'iaq', at, at + 10_000 * 60_000)
+      assert.equal(series.length, LIST_INSERT_ROWS + 300)
+      assert.deepEqual(
+        [series[0]?.value, series[LIST_INSERT_ROWS + 149]?.value, series.at(-1)?.value],
+        [2000, 2000 + LIST_INSERT_ROWS + 149, 3000 + LIST_INSERT_ROWS + 299],
+      )
+      assert.equal(series[5]?.time, at + 5 * 60_000)
     } finally {
       await store.close()
     }
