@@ -27,8 +27,7 @@ import {
   type XgboostLibrary,
   xgboostAvailability,
 } from './xgboost-library.js'
-
-const FORMAT = 'xgboost-ubj'
+import { XGBOOST_FORMAT, XgboostModel } from './xgboost-model.js'
 
 /** Parameters of {@link XgboostClassificationTrainer.fit}. */
 export interface XgboostClassificationParams {
@@ -51,56 +50,34 @@ const DEFAULTS: Required<XgboostClassificationParams> = {
   lambda: 1,
 }
 
-class XgboostClassificationModel implements ClassificationModel {
-  readonly algorithm = 'xgboost'
-  private booster: BoosterHandle | undefined
-
+class XgboostClassificationModel
+  extends XgboostModel<ClassificationSignature>
+  implements ClassificationModel
+{
   constructor(
-    readonly signature: ClassificationSignature,
-    private readonly library: XgboostLibrary,
+    signature: ClassificationSignature,
+    library: XgboostLibrary,
     booster: BoosterHandle,
     private readonly encoding: TabularEncoding,
-    private readonly params: Record<string, unknown>,
+    params: Record<string, unknown>,
   ) {
-    this.booster = booster
+    super(signature, library, booster, { encoding }, params)
   }
 
   async predictProba(batch: TabularBatch): Promise<Float64Array> {
     checkTabular(batch, this.signature)
-    if (this.booster === undefined)
-      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     const K = this.signature.classes.length
     if (batch.n === 0) return new Float64Array(0)
     const m = encodeTabular(batch, this.encoding, { missing: 'nan' })
-    const dmat = this.library.dmatrix(Float32Array.from(m.x), m.n, m.d)
-    try {
-      const { values } = this.library.predict(this.booster, dmat)
-      if (K > 2) return Float64Array.from(values)
-      // binary:logistic gives P(second class) per row.
-      const out = new Float64Array(batch.n * 2)
-      for (let i = 0; i < batch.n; i++) {
-        out[2 * i] = 1 - values[i]!
-        out[2 * i + 1] = values[i]!
-      }
-      return out
-    } finally {
-      this.library.freeDMatrix(dmat)
+    const values = this.boost(Float32Array.from(m.x), m.n, m.d)
+    if (K > 2) return Float64Array.from(values)
+    // binary:logistic gives P(second class) per row.
+    const out = new Float64Array(batch.n * 2)
+    for (let i = 0; i < batch.n; i++) {
+      out[2 * i] = 1 - values[i]!
+      out[2 * i + 1] = values[i]!
     }
-  }
-
-  async save(): Promise<ModelArtifact> {
-    return {
-      algorithm: this.algorithm,
-      signature: this.signature,
-      format: FORMAT,
-      files: this.library.artifactFiles(this.booster, { encoding: this.encoding }),
-      params: this.params,
-    }
-  }
-
-  dispose(): void {
-    if (this.booster !== undefined) this.library.freeBooster(this.booster)
-    this.booster = undefined
+    return out
   }
 }
 
@@ -182,10 +159,10 @@ export class XgboostClassificationTrainer implements ClassificationTrainer {
 
   async load(artifact: ModelArtifact): Promise<ClassificationModel> {
     const library = loadXgboost(this.options.libraryPath)
-    if (artifact.algorithm !== this.algorithm || artifact.format !== FORMAT) {
+    if (artifact.algorithm !== this.algorithm || artifact.format !== XGBOOST_FORMAT) {
       throw new AirlakeError(
         'BAD_REQUEST',
-        `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
+        `the xgboost loader reads ${XGBOOST_FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
       )
     }
     if (artifact.signature.task !== 'classification')

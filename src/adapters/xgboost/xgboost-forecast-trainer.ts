@@ -30,8 +30,7 @@ import {
   type XgboostLibrary,
   xgboostAvailability,
 } from './xgboost-library.js'
-
-const FORMAT = 'xgboost-ubj'
+import { XGBOOST_FORMAT, XgboostModel } from './xgboost-model.js'
 
 /** Parameters of {@link XgboostForecastTrainer.fit} (`FitOptions.params`); defaults suit both shipped tasks. */
 export interface XgboostForecastParams {
@@ -115,48 +114,22 @@ function toFloat32(values: Float64Array): Float32Array {
   return Float32Array.from(values)
 }
 
-class XgboostForecastModel implements ForecastModel {
-  readonly algorithm = 'xgboost'
-  private booster: BoosterHandle | undefined
-
+class XgboostForecastModel extends XgboostModel<ForecastSignature> implements ForecastModel {
   constructor(
-    readonly signature: ForecastSignature,
-    private readonly library: XgboostLibrary,
+    signature: ForecastSignature,
+    library: XgboostLibrary,
     booster: BoosterHandle,
     private readonly spec: FeatureSpec,
-    private readonly params: Record<string, unknown>,
+    params: Record<string, unknown>,
   ) {
-    this.booster = booster
+    super(signature, library, booster, { spec }, params)
   }
 
   async predict(batch: WindowBatch): Promise<Float64Array> {
     checkWindows(batch, this.signature)
-    if (this.booster === undefined)
-      throw new AirlakeError('INTERNAL', 'this XGBoost model was disposed; load it again')
     if (batch.n === 0) return new Float64Array(0)
     const m = windowFeatures(batch, this.spec)
-    const dmat = this.library.dmatrix(toFloat32(m.x), m.n, m.d)
-    try {
-      const { values } = this.library.predict(this.booster, dmat)
-      return forecastFromResiduals(batch, values, this.spec)
-    } finally {
-      this.library.freeDMatrix(dmat)
-    }
-  }
-
-  async save(): Promise<ModelArtifact> {
-    return {
-      algorithm: this.algorithm,
-      signature: this.signature,
-      format: FORMAT,
-      files: this.library.artifactFiles(this.booster, { spec: this.spec }),
-      params: this.params,
-    }
-  }
-
-  dispose(): void {
-    if (this.booster !== undefined) this.library.freeBooster(this.booster)
-    this.booster = undefined
+    return forecastFromResiduals(batch, this.boost(toFloat32(m.x), m.n, m.d), this.spec)
   }
 }
 
@@ -299,10 +272,10 @@ export class XgboostForecastTrainer implements ForecastTrainer {
 
   async load(artifact: ModelArtifact): Promise<ForecastModel> {
     const library = loadXgboost(this.options.libraryPath)
-    if (artifact.algorithm !== this.algorithm || artifact.format !== FORMAT) {
+    if (artifact.algorithm !== this.algorithm || artifact.format !== XGBOOST_FORMAT) {
       throw new AirlakeError(
         'BAD_REQUEST',
-        `the xgboost loader reads ${FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
+        `the xgboost loader reads ${XGBOOST_FORMAT} artifacts, got ${artifact.algorithm}/${artifact.format}`,
       )
     }
     if (artifact.signature.task !== 'forecast')
