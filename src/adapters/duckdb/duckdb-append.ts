@@ -126,10 +126,11 @@ export interface TableSpec<T> {
  * ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
  * is already stored that insert fails having stored nothing, and the batch is upserted instead.
  *
- * Bound to one connection (the store's writer), which must run one write at a time.
+ * Bound to the connection it was prepared on (a write lane's), which must run one write at a time.
  */
 export class TableWriter<T> {
   private constructor(
+    private readonly connection: DuckDBConnection,
     private readonly spec: TableSpec<T>,
     private readonly insert: DuckDBPreparedStatement,
     private readonly upsert: DuckDBPreparedStatement,
@@ -156,16 +157,16 @@ export class TableWriter<T> {
       )
       .join(', ')
     const insert = `INSERT INTO ${spec.table} (${names}) SELECT ${lists}`
-    return new TableWriter(spec, await c.prepare(insert), await c.prepare(`${insert} ${onConflict}`), {
+    return new TableWriter(c, spec, await c.prepare(insert), await c.prepare(`${insert} ${onConflict}`), {
       stage,
       upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage} ${onConflict}`,
     })
   }
 
   /** Upserts `rows`, unique on the key, as one statement. */
-  async write(c: DuckDBConnection, rows: readonly T[]): Promise<void> {
+  async write(rows: readonly T[]): Promise<void> {
     if (rows.length > LIST_INSERT_ROWS) {
-      await appendOrUpsert(c, rows, this.appendRow, { table: this.spec.table, ...this.stage })
+      await appendOrUpsert(this.connection, rows, this.appendRow, { table: this.spec.table, ...this.stage })
       return
     }
     try {

@@ -85,8 +85,8 @@ export class DuckdbStore implements Store {
   // so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
   private readonly readingWrites = new GroupedWrites<Reading>(
     (work) => this.write('writing readings', work),
-    async (c, rows) => {
-      await this.tables.readings.write(c, rows)
+    async (rows) => {
+      await this.tables.readings.write(rows)
       this.summaries.apply(rows)
       this.scheduleSummaries()
     },
@@ -94,7 +94,7 @@ export class DuckdbStore implements Store {
   )
   private readonly predictionWrites = new GroupedWrites<Prediction>(
     (work) => this.write('writing predictions', work, this.predictionLane),
-    (c, rows) => this.tables.predictions.write(c, rows),
+    (rows) => this.tables.predictions.write(rows),
     predictionKey,
   )
   /** The writers of the two big tables, prepared on their lanes' connections at open. */
@@ -812,7 +812,7 @@ export class DuckdbStore implements Store {
 
   /**
    * Writes the summaries' changes behind the readings, at most every FLUSH_INTERVAL_MS, one chunk per turn of
-   * the writer so that writes queued meanwhile go between the chunks.
+   * their lane so that writes queued meanwhile go between the chunks.
    */
   private scheduleSummaries(): void {
     if (this.summaryTimer !== undefined || !this.summaries.dirty) return
@@ -1008,15 +1008,16 @@ async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = [])
 }
 
 /**
- * Rows of calls that arrive while the writer is busy, written together by one `flush` (one transaction) once
- * the writer is free; rows repeated across calls keep the last call's. Every call resolves or fails with it.
+ * Rows of calls that arrive while their lane is busy, written together by one `flush` (one statement) once the
+ * lane is free; rows repeated across calls keep the last call's. Every call resolves or fails with it.
  */
 class GroupedWrites<T> {
   private open: { batches: Array<readonly T[]>; done: Promise<void> } | undefined
 
   constructor(
-    private readonly schedule: (work: (c: DuckDBConnection) => Promise<void>) => Promise<void>,
-    private readonly flush: (c: DuckDBConnection, rows: readonly T[]) => Promise<void>,
+    /** Runs `work` on the lane once the writes before it have ended. */
+    private readonly schedule: (work: () => Promise<void>) => Promise<void>,
+    private readonly flush: (rows: readonly T[]) => Promise<void>,
     private readonly key: (row: T) => string,
   ) {}
 
@@ -1028,10 +1029,10 @@ class GroupedWrites<T> {
         batches: [],
         done: Promise.resolve(),
       }
-      opened.done = this.schedule(async (c) => {
+      opened.done = this.schedule(async () => {
         this.open = undefined
         const [only, ...more] = opened.batches
-        await this.flush(c, more.length === 0 ? only! : lastPerKey(opened.batches.flat(), this.key))
+        await this.flush(more.length === 0 ? only! : lastPerKey(opened.batches.flat(), this.key))
       })
       this.open = group = opened
     }
