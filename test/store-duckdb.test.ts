@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { LIST_INSERT_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
+import { TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
-import type { Reading } from '../src/core/types.js'
+import type { Prediction, Reading } from '../src/core/types.js'
 import { storeContract } from './store.contract.js'
 
 let dir = ''
@@ -22,6 +22,29 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
+
+const JAN_1 = Date.UTC(2024, 0, 1)
+
+/** `count` readings of device `dev`'s `iaq`, one a minute from 2024-01-01, valued `value`, `value + 1`, … */
+function minutes(count: number, value: number): Reading[] {
+  return Array.from({ length: count }, (_, i) => ({
+    time: JAN_1 + i * 60_000,
+    deviceId: 'dev',
+    measure: 'iaq',
+    value: value + i,
+    source: 'http',
+  }))
+}
+
+/** Runs `work` on the store in a fresh file `name`, and closes it. */
+async function withStore(name: string, work: (store: DuckdbStore) => Promise<void>): Promise<void> {
+  const store = await DuckdbStore.open(join(dir, name))
+  try {
+    await work(store)
+  } finally {
+    await store.close()
+  }
+}
 
 storeContract('DuckDB', () => DuckdbStore.open(join(dir, `contract-${++count}.duckdb`)))
 
@@ -100,8 +123,7 @@ describe('DuckDB store', () => {
   })
 
   it('writes concurrent calls together, the last call winning a key written by several', async () => {
-    const store = await DuckdbStore.open(join(dir, 'grouped.duckdb'))
-    try {
+    await withStore('grouped.duckdb', async (store) => {
       const at = Date.UTC(2024, 0, 1)
       const calls = Array.from({ length: 50 }, (_, i) =>
         store.writeReadings([
@@ -124,44 +146,31 @@ describe('DuckDB store', () => {
       await Promise.all(forecasts)
       const [latest] = await store.predictionsPage({ deviceId: 'shared', from: at, to: at, limitTimes: 1 })
       assert.equal(latest?.value, 19)
-    } finally {
-      await store.close()
-    }
+    })
   })
 
-  it('writes small batches by lists and large ones by the appender, the last write winning either way', async () => {
-    const store = await DuckdbStore.open(join(dir, 'two-paths.duckdb'))
-    try {
-      const at = Date.UTC(2024, 0, 1)
-      const rows = (count: number, value: number): Reading[] =>
-        Array.from({ length: count }, (_, i) => ({
-          time: at + i * 60_000,
-          deviceId: 'dev',
-          measure: 'iaq',
-          value: value + i,
-          source: 'http',
-        }))
-      await store.writeReadings(rows(LIST_INSERT_ROWS + 100, 0)) // appender, all new
-      await store.writeReadings(rows(10, 1000)) // lists, all stored already
-      await store.writeReadings(rows(LIST_INSERT_ROWS + 200, 2000)) // appender, some new
-      await store.writeReadings(rows(LIST_INSERT_ROWS + 300, 3000).slice(LIST_INSERT_ROWS + 150)) // lists, some new
+  it('writes small batches as bound texts and large ones by the appender, the last write winning either way', async () => {
+    await withStore('two-paths.duckdb', async (store) => {
+      const at = JAN_1
+      const rows = minutes
+      await store.writeReadings(rows(TEXT_BOUND_ROWS + 100, 0)) // appender, all new
+      await store.writeReadings(rows(10, 1000)) // texts, all stored already
+      await store.writeReadings(rows(TEXT_BOUND_ROWS + 200, 2000)) // appender, some new
+      await store.writeReadings(rows(TEXT_BOUND_ROWS + 300, 3000).slice(TEXT_BOUND_ROWS + 150)) // texts, some new
       const series = await store.readingSeries('dev', 'iaq', at, at + 10_000 * 60_000)
-      assert.equal(series.length, LIST_INSERT_ROWS + 300)
+      assert.equal(series.length, TEXT_BOUND_ROWS + 300)
       assert.deepEqual(
-        [series[0]?.value, series[LIST_INSERT_ROWS + 149]?.value, series.at(-1)?.value],
-        [2000, 2000 + LIST_INSERT_ROWS + 149, 3000 + LIST_INSERT_ROWS + 299],
+        [series[0]?.value, series[TEXT_BOUND_ROWS + 149]?.value, series.at(-1)?.value],
+        [2000, 2000 + TEXT_BOUND_ROWS + 149, 3000 + TEXT_BOUND_ROWS + 299],
       )
       assert.equal(series[5]?.time, at + 5 * 60_000)
-    } finally {
-      await store.close()
-    }
+    })
   })
 
   it('keeps rewriting stored keys, concurrently and many times over', async () => {
-    // Each rewrite makes the appender fail and fall back to the staged upsert. A failed appender that was
-    // closed with its rows still in it flushed them again when collected, aborting a later transaction.
-    const store = await DuckdbStore.open(join(dir, 'rewrites.duckdb'))
-    try {
+    // Each rewrite makes the insert fail and fall back to the upsert. A failed appender that was closed with
+    // its rows still in it flushed them again when collected, aborting a later transaction.
+    await withStore('rewrites.duckdb', async (store) => {
       const at = Date.UTC(2024, 0, 1)
       const batch = (i: number, value: number): Reading[] =>
         Array.from({ length: 6 }, (_, m) => ({
@@ -177,9 +186,62 @@ describe('DuckDB store', () => {
       assert.equal(await store.countReadings(), 32 * 6)
       const [last] = await store.readingSeries('dev-3', 'm2', at + 3 * 60_000, at + 3 * 60_000)
       assert.equal(last?.value, 39)
-    } finally {
-      await store.close()
+    })
+  })
+
+  it('keeps keys unique across a reopen, whichever path writes them', async () => {
+    const path = join(dir, 'unique-after-reopen.duckdb')
+    const at = JAN_1
+    const readings = (value: number, count: number) => minutes(count, value)
+    const predictions = (value: number): Prediction[] =>
+      Array.from({ length: 15 }, (_, h) => ({
+        time: at + (h + 1) * 60_000,
+        deviceId: 'dev',
+        measureName: `iaq~${h + 1}`,
+        value: value + h,
+        modelVersion: 'm@1',
+        issuedAt: at,
+      }))
+    const first = await DuckdbStore.open(path)
+    await first.writeReadings(readings(0, 3))
+    await first.writePredictions(predictions(0))
+    await first.close()
+    for (const reopened of [1, 2]) {
+      const store = await DuckdbStore.open(path)
+      try {
+        await store.writeReadings(readings(100 * reopened, 2)) // the first two minutes again
+        await store.writeReadings(readings(100 * reopened, TEXT_BOUND_ROWS + 10)) // and through the appender
+        await store.writePredictions(predictions(100 * reopened))
+        assert.equal(await store.countReadings(), TEXT_BOUND_ROWS + 10)
+        assert.equal(await store.countPredictions(), 15)
+        const [firstMinute] = await store.readingSeries('dev', 'iaq', at, at)
+        assert.equal(firstMinute?.value, 100 * reopened)
+        const [forecast] = await store.predictionsPage({
+          deviceId: 'dev',
+          from: at,
+          to: at + 60_000,
+          limitTimes: 1,
+        })
+        assert.equal(forecast?.value, 100 * reopened)
+      } finally {
+        await store.close()
+      }
     }
+  })
+
+  it('stores strings holding the text separator, commas, quotes and non-ASCII letters', async () => {
+    await withStore('strings.duckdb', async (store) => {
+      const at = Date.UTC(2024, 0, 1)
+      const odd = ['a\u001fb', 'pm2.5, µg/m³', 'say "hi"', '[1,2]']
+      await store.writeReadings(
+        odd.map((source, i) => ({ time: at, deviceId: 'dev', measure: odd[i]!, value: i, source })),
+      )
+      const rows = await store.query('SELECT measure, source, value FROM readings ORDER BY value')
+      assert.deepEqual(
+        rows.map((row) => [row.measure, row.source]),
+        odd.map((text) => [text, text]),
+      )
+    })
   })
 
   it('says clearly what to do when another airlake process holds the file', async () => {

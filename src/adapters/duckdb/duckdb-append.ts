@@ -1,24 +1,23 @@
 /**
  * How the embedded store writes rows: DuckDB's appender (the engine's own bulk load) for large batches, and
- * one prepared `INSERT` bound to column lists for small ones.
+ * one prepared `INSERT` bound to a text per column for small ones.
  *
  * An appender flush costs a fixed 0.25–0.9 ms on the JavaScript thread however few its rows (and with the
  * commit's fsync when it commits), which a server writing one reading or one forecast at a time cannot
- * afford; binding six rows' lists costs about 0.07 ms there, and the statement runs, commits and syncs on
- * DuckDB's threads.
+ * afford. A prepared statement runs, commits and syncs on DuckDB's threads. Its rows are bound as one text
+ * per column (numbers joined by commas, strings by a control character) that DuckDB splits back. Binding
+ * them as lists made a native value per cell, and the garbage collector's pass over those values stalled
+ * the JavaScript thread 7–10 ms every ~3,700 rows written.
  */
 import {
-  DOUBLE,
   type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBPreparedStatement,
-  LIST,
   timestampValue,
-  VARCHAR,
 } from '@duckdb/node-api'
 
-/** Rows up to which a batch is written by the list-bound `INSERT`; larger ones by the appender. */
-export const LIST_INSERT_ROWS = 512
+/** Rows up to which a batch is written by the text-bound `INSERT`; larger ones by the appender. */
+export const TEXT_BOUND_ROWS = 512
 
 /**
  * Rows up to which one append is one flush of the appender, so atomic on its own in autocommit mode
@@ -106,6 +105,15 @@ function isDuplicateKey(error: unknown): boolean {
   return /duplicate key/i.test(error instanceof Error ? error.message : String(error))
 }
 
+/** Joins a column's strings for `string_split`; a batch whose strings hold it binds them as JSON instead. */
+const SEPARATOR = '\u001f'
+
+/** An insert of one table bound to a text per column, and the same insert as an upsert. */
+interface Bound {
+  insert: DuckDBPreparedStatement
+  upsert: DuckDBPreparedStatement
+}
+
 /** A column written by a `TableWriter`: its name, its type, and its value in a row (times in epoch ms). */
 export type TableColumn<T> =
   | { name: string; type: 'timestamp' | 'double'; value: (row: T) => number }
@@ -122,8 +130,8 @@ export interface TableSpec<T> {
 
 /**
  * Upserts batches of rows (unique on the key) into one table, each batch as one statement: stored whole or
- * not at all. Small batches bind the rows' columns as lists to a prepared `INSERT … SELECT unnest(…)`; large
- * ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
+ * not at all. Small batches bind each column as one text to a prepared `INSERT … SELECT unnest(string_split(…))`;
+ * large ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
  * is already stored that insert fails having stored nothing, and the batch is upserted instead.
  *
  * Bound to the connection it was prepared on (a write lane's), which must run one write at a time.
@@ -132,12 +140,13 @@ export class TableWriter<T> {
   private constructor(
     private readonly connection: DuckDBConnection,
     private readonly spec: TableSpec<T>,
-    private readonly insert: DuckDBPreparedStatement,
-    private readonly upsert: DuckDBPreparedStatement,
+    /** The statements for strings joined by `SEPARATOR`, and for strings as a JSON array. */
+    private readonly split: Bound,
+    private readonly json: Bound,
     private readonly stage: { stage: string; upsert: string },
   ) {}
 
-  /** Creates the connection's staging table for the appender and prepares the list statements. */
+  /** Creates the connection's staging table for the appender and prepares the text-bound statements. */
   static async prepare<T>(c: DuckDBConnection, spec: TableSpec<T>): Promise<TableWriter<T>> {
     const names = spec.columns.map((column) => column.name).join(', ')
     const sqlType = { timestamp: 'TIMESTAMP', double: 'DOUBLE', varchar: 'VARCHAR' } as const
@@ -149,15 +158,23 @@ export class TableWriter<T> {
       .filter((column) => !spec.key.includes(column.name))
       .map((column) => `${column.name} = excluded.${column.name}`)
       .join(', ')}`
-    const lists = spec.columns
-      .map((column, i) =>
-        column.type === 'timestamp'
-          ? `make_timestamp(CAST(unnest($${i + 1}) * 1000 AS BIGINT))`
-          : `unnest($${i + 1})`,
-      )
-      .join(', ')
-    const insert = `INSERT INTO ${spec.table} (${names}) SELECT ${lists}`
-    return new TableWriter(c, spec, await c.prepare(insert), await c.prepare(`${insert} ${onConflict}`), {
+    const bound = async (strings: 'split' | 'json'): Promise<Bound> => {
+      const texts = spec.columns
+        .map((column, i) => {
+          const p = `$${i + 1}`
+          const value =
+            column.type === 'varchar'
+              ? strings === 'split'
+                ? `unnest(string_split(${p}, chr(31)))`
+                : `unnest(CAST(CAST(${p} AS JSON) AS VARCHAR[]))`
+              : `unnest(CAST(string_split(${p}, ',') AS DOUBLE[]))`
+          return column.type === 'timestamp' ? `make_timestamp(CAST(${value} * 1000 AS BIGINT))` : value
+        })
+        .join(', ')
+      const insert = `INSERT INTO ${spec.table} (${names}) SELECT ${texts}`
+      return { insert: await c.prepare(insert), upsert: await c.prepare(`${insert} ${onConflict}`) }
+    }
+    return new TableWriter(c, spec, await bound('split'), await bound('json'), {
       stage,
       upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage} ${onConflict}`,
     })
@@ -165,24 +182,35 @@ export class TableWriter<T> {
 
   /** Upserts `rows`, unique on the key, as one statement. */
   async write(rows: readonly T[]): Promise<void> {
-    if (rows.length > LIST_INSERT_ROWS) {
+    if (rows.length > TEXT_BOUND_ROWS) {
       await appendOrUpsert(this.connection, rows, this.appendRow, { table: this.spec.table, ...this.stage })
       return
     }
     try {
-      await this.runWithLists(this.insert, rows)
+      await this.bind(rows, 'insert').run()
     } catch (error) {
       if (!isDuplicateKey(error)) throw error
-      await this.runWithLists(this.upsert, rows)
+      await this.bind(rows, 'upsert').run()
     }
   }
 
-  private async runWithLists(statement: DuckDBPreparedStatement, rows: readonly T[]): Promise<void> {
-    this.spec.columns.forEach((column, i) => {
-      const values = rows.map(column.value as (row: T) => number | string)
-      statement.bindList(i + 1, values, LIST(column.type === 'varchar' ? VARCHAR : DOUBLE))
+  /** Binds each column of `rows` as one text to the insert or the upsert, and returns that statement. */
+  private bind(rows: readonly T[], to: keyof Bound): DuckDBPreparedStatement {
+    const columns = this.spec.columns.map((column) => rows.map(column.value as (row: T) => string | number))
+    const split = columns.every(
+      (values, i) =>
+        this.spec.columns[i]!.type !== 'varchar' ||
+        !values.some((value) => (value as string).includes(SEPARATOR)),
+    )
+    const statement = (split ? this.split : this.json)[to]
+    columns.forEach((values, i) => {
+      const varchar = this.spec.columns[i]!.type === 'varchar'
+      statement.bindVarchar(
+        i + 1,
+        !varchar ? values.join(',') : split ? values.join(SEPARATOR) : JSON.stringify(values),
+      )
     })
-    await statement.run()
+    return statement
   }
 
   private readonly appendRow = (appender: DuckDBAppender, row: T): void => {
