@@ -9,12 +9,8 @@
  * them as lists made a native value per cell, and the garbage collector's pass over those values stalled
  * the JavaScript thread 7–10 ms every ~3,700 rows written.
  */
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  type DuckDBPreparedStatement,
-  timestampValue,
-} from '@duckdb/node-api'
+import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
+import { ts } from './duckdb-time.js'
 
 /** Rows up to which a batch is written by the text-bound `INSERT`; larger ones by the appender. */
 export const TEXT_BOUND_ROWS = 512
@@ -217,7 +213,7 @@ export class TableWriter<T> {
     for (const column of this.spec.columns) {
       if (column.type === 'varchar') appender.appendVarchar(column.value(row))
       else if (column.type === 'double') appender.appendDouble(column.value(row))
-      else appender.appendTimestamp(timestampValue(BigInt(column.value(row)) * 1000n))
+      else appender.appendTimestamp(ts(column.value(row)))
     }
   }
 }

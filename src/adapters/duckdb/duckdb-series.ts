@@ -13,17 +13,17 @@
  * number of asked measures, else the most seen so far for the table. Only when a time holds more rows than
  * that is the page read again, streamed without the cap.
  */
-import {
-  type DuckDBConnection,
-  type DuckDBDataChunk,
-  type DuckDBDoubleVector,
-  type DuckDBPreparedStatement,
-  type DuckDBValue,
-  type DuckDBVarCharVector,
-  timestampValue,
+import type {
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBDoubleVector,
+  DuckDBPreparedStatement,
+  DuckDBValue,
+  DuckDBVarCharVector,
 } from '@duckdb/node-api'
 import type { TimeMs } from '../../core/time.js'
 import type { Prediction, Reading } from '../../core/types.js'
+import { ts } from './duckdb-time.js'
 
 /** What a page reads: the device, the inclusive time range, optionally some names, and how many times. */
 export interface SeriesPageRange {
@@ -105,7 +105,7 @@ export async function readSeriesPage<T>(
   table: SeriesTable<T>,
   range: SeriesPageRange,
 ): Promise<T[]> {
-  const params: DuckDBValue[] = [range.deviceId, timestamp(range.from), timestamp(range.upper)]
+  const params: DuckDBValue[] = [range.deviceId, ts(range.from), ts(range.upper)]
   let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
   if (range.measures !== undefined) {
     const names = range.measures.map((m) => {
@@ -202,8 +202,4 @@ async function prepared(c: DuckDBConnection, sql: string): Promise<DuckDBPrepare
     cache.set(sql, statement)
   }
   return statement
-}
-
-function timestamp(time: TimeMs): DuckDBValue {
-  return timestampValue(BigInt(time) * 1000n)
 }

@@ -8,13 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import {
-  type DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBValue,
-  StatementType,
-  timestampValue,
-} from '@duckdb/node-api'
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue, StatementType } from '@duckdb/node-api'
 import { AirlakeError, wrapError } from '../../core/errors.js'
 import { type Logger, silentLogger } from '../../core/ports/logger.js'
 import type {
@@ -61,6 +55,7 @@ import { Checkpointer } from './duckdb-checkpoints.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
 import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
 import { FLUSH_CHUNK, FLUSH_INTERVAL_MS, Summaries } from './duckdb-summaries.js'
+import { ts } from './duckdb-time.js'
 
 /** How many connections serve reads (DuckDB parallelises each query over its own threads). */
 const READ_CONNECTIONS = 2
@@ -1089,10 +1084,6 @@ async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Prom
     await c.run('ROLLBACK').catch(() => undefined)
     throw error
   }
-}
-
-function ts(time: TimeMs): DuckDBValue {
-  return timestampValue(BigInt(time) * 1000n)
 }
 
 function tsOrNull(time: TimeMs | undefined): DuckDBValue {

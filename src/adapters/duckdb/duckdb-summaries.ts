@@ -13,10 +13,10 @@
  * are rebuilt from `readings` at open (one aggregate query).
  */
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { timestampValue } from '@duckdb/node-api'
 import type { TimeMs } from '../../core/time.js'
 import type { Reading } from '../../core/types.js'
 import { appendRows } from './duckdb-append.js'
+import { ts } from './duckdb-time.js'
 
 /** How long summary changes may wait before they are written. */
 export const FLUSH_INTERVAL_MS = 2000
@@ -167,11 +167,11 @@ export class Summaries {
       await appendRows(c, 'devices_stage', 'temp', devices, (a, d) => {
         a.appendVarchar(d.id)
         a.appendVarchar(d.source)
-        a.appendTimestamp(micros(d.first))
-        a.appendTimestamp(micros(d.last))
+        a.appendTimestamp(ts(d.first))
+        a.appendTimestamp(ts(d.last))
       })
       await appendRows(c, 'latest_stage', 'temp', latest, (a, r) => {
-        a.appendTimestamp(micros(r.time))
+        a.appendTimestamp(ts(r.time))
         a.appendVarchar(r.deviceId)
         a.appendVarchar(r.measure)
         a.appendDouble(r.value)
@@ -247,10 +247,6 @@ function take(set: Set<string>, limit: number): string[] {
 
 function seriesKey(r: Pick<Reading, 'deviceId' | 'measure'>): string {
   return `${r.deviceId}\u0000${r.measure}`
-}
-
-function micros(time: TimeMs) {
-  return timestampValue(BigInt(time) * 1000n)
 }
 
 function compare(a: string, b: string): number {
