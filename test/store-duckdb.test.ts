@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
+import { TableWriter, TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
 import type { Prediction, Reading } from '../src/core/types.js'
@@ -34,6 +34,11 @@ function minutes(count: number, value: number): Reading[] {
     value: value + i,
     source: 'http',
   }))
+}
+
+/** Resolves after `count` turns of the microtask queue (within one turn of the event loop). */
+async function microtasks(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await Promise.resolve()
 }
 
 /** Runs `work` on the store in a fresh file `name`, and closes it. */
@@ -125,16 +130,31 @@ describe('DuckDB store', () => {
   it('writes concurrent calls together, the last call winning a key written by several', async () => {
     await withStore('grouped.duckdb', async (store) => {
       const at = Date.UTC(2024, 0, 1)
-      const calls = Array.from({ length: 50 }, (_, i) =>
-        store.writeReadings([
-          { time: at, deviceId: 'shared', measure: 'iaq', value: i, source: 'http' },
-          { time: at + i * 60_000, deviceId: `own-${i}`, measure: 'iaq', value: i, source: 'http' },
-        ]),
-      )
-      assert.deepEqual(
-        await Promise.all(calls),
-        calls.map(() => ({ stored: 2 })),
-      )
+      // Count the statements: calls made in one turn of the event loop share one, none left to go alone.
+      const write = TableWriter.prototype.write
+      let statements = 0
+      TableWriter.prototype.write = function (this: TableWriter<unknown>, rows) {
+        statements++
+        return write.call(this, rows)
+      }
+      let calls: Array<Promise<{ stored: number }>>
+      try {
+        // Each call a few microtasks later than the one before, as requests' handlers reach the store.
+        calls = Array.from({ length: 50 }, async (_, i) => {
+          await microtasks(i)
+          return store.writeReadings([
+            { time: at, deviceId: 'shared', measure: 'iaq', value: i, source: 'http' },
+            { time: at + i * 60_000, deviceId: `own-${i}`, measure: 'iaq', value: i, source: 'http' },
+          ])
+        })
+        assert.deepEqual(
+          await Promise.all(calls),
+          calls.map(() => ({ stored: 2 })),
+        )
+      } finally {
+        TableWriter.prototype.write = write
+      }
+      assert.equal(statements, 1, '50 calls in one turn, one statement')
       assert.equal(await store.countReadings(), 51)
       const [shared] = await store.readingSeries('shared', 'iaq', at, at)
       assert.equal(shared?.value, 49)

@@ -5,9 +5,11 @@
  * One open segment per (source, day) per process; a segment is sealed when its day ends, when it
  * reaches `maxSegmentBytes`, or when the writer closes. Appends to one segment are serialised so lines
  * never interleave, and grouped: while one write (and its fsync) is under way, the payloads that arrive
- * wait together and go down in the next single write, so concurrent requests share one fsync.
+ * wait together and go down in the next single write, so concurrent requests share one fsync. A write
+ * starts on the turn of the event loop after its first payload, so a burst read in one turn goes whole.
  */
 import { randomBytes } from 'node:crypto'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Clock } from '../core/ports/clock.js'
 import type { Lake } from '../core/ports/lake.js'
 import { isoDate, type TimeMs } from '../core/time.js'
@@ -59,7 +61,9 @@ export class BronzeWriter {
     let group = segment.pending
     if (group === undefined) {
       const texts: string[] = []
-      const written = segment.tail.then(() => {
+      const written = segment.tail.then(async () => {
+        // On the next turn of the event loop: payloads parsed in this turn (many sockets read at once) join.
+        await nextTurn()
         segment.pending = undefined
         return this.lake.append(segment.key, texts.join(''))
       })

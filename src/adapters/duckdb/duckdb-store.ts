@@ -8,6 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue, StatementType } from '@duckdb/node-api'
 import { AirlakeError, wrapError } from '../../core/errors.js'
 import { type Logger, silentLogger } from '../../core/ports/logger.js'
@@ -1003,8 +1004,9 @@ async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = [])
 }
 
 /**
- * Rows of calls that arrive while their lane is busy, written together by one `flush` (one statement) once the
- * lane is free; rows repeated across calls keep the last call's. Every call resolves or fails with it.
+ * Rows of calls that arrive while their lane is busy (or in the same turn of the event loop), written together by
+ * one `flush` (one statement) once the lane is free; rows repeated across calls keep the last call's. Every call
+ * resolves or fails with it.
  */
 class GroupedWrites<T> {
   private open: { batches: Array<readonly T[]>; done: Promise<void> } | undefined
@@ -1025,6 +1027,10 @@ class GroupedWrites<T> {
         done: Promise.resolve(),
       }
       opened.done = this.schedule(async () => {
+        // Start on the next turn of the event loop, not the next microtask: calls made in this turn (a burst
+        // of requests read from many sockets, or released by one bronze fsync) then share the statement
+        // instead of the first going alone and the rest waiting a whole commit for it.
+        await nextTurn()
         this.open = undefined
         const [only, ...more] = opened.batches
         await this.flush(more.length === 0 ? only! : lastPerKey(opened.batches.flat(), this.key))
