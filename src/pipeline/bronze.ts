@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Clock } from '../core/ports/clock.js'
 import type { Lake } from '../core/ports/lake.js'
-import { isoDate, type TimeMs } from '../core/time.js'
+import { DAY_MS, isoDate, type TimeMs } from '../core/time.js'
 import type { Reading } from '../core/types.js'
 
 /** One bronze line, as written. */
@@ -28,7 +28,8 @@ export interface BronzeLine {
 
 interface OpenSegment {
   key: string
-  day: string
+  /** The receive day, as days since 1970-01-01 (UTC). */
+  day: number
   bytes: number
   /** The tail of the append chain: writes to one segment run one after another. */
   tail: Promise<void>
@@ -79,7 +80,7 @@ export class BronzeWriter {
 
   private async segmentFor(source: string, bytes: number): Promise<OpenSegment> {
     const now = this.clock.now()
-    const day = isoDate(now)
+    const day = Math.floor(now / DAY_MS)
     const max = this.options.maxSegmentBytes ?? 64 * 1024 * 1024
     let segment = this.open.get(source)
     if (segment && (segment.day !== day || segment.bytes + bytes > max)) {
@@ -92,7 +93,7 @@ export class BronzeWriter {
     if (!segment) {
       const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '')
       segment = {
-        key: `bronze/${source}/${day}/${stamp}-${this.segmentTag}.ndjson`,
+        key: `bronze/${source}/${isoDate(now)}/${stamp}-${this.segmentTag}.ndjson`,
         day,
         bytes: 0,
         tail: Promise.resolve(),

@@ -3,7 +3,7 @@
  * only the SHA-256 of the whole key. Presented keys are compared by hash with `crypto.timingSafeEqual`,
  * so the time a check takes does not reveal how much of a guess was right.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { AirlakeError } from '../core/errors.js'
 import type { Clock } from '../core/ports/clock.js'
 import type { KeyStore } from '../core/ports/store.js'
@@ -21,9 +21,9 @@ export interface KeyIdentity {
 /** The identity of the key set in `AIRLAKE_API_KEY`. */
 export const ENV_KEY_IDENTITY: KeyIdentity = { id: 'env', name: 'AIRLAKE_API_KEY' }
 
-/** hex SHA-256 of a key, as stored. */
+/** hex SHA-256 of a key, as stored (one-shot `hash`: every request hashes its key, and a `Hash` object costs more). */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex')
+  return hash('sha256', key, 'hex')
 }
 
 /**
