@@ -115,6 +115,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
         continue
       }
       const name = `bench.iaq.${kind}`
+      process.stderr.write(`  ${kind}: fitting\n`)
       let fitted: ForecastModel
       try {
         fitted = await fitIaqModel(s.runtime, { algorithm: kind, data, params: FIT_PARAMS[kind] })
@@ -153,7 +154,11 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
           requests: 300,
         })
       }
+      const started = performance.now()
       for (let r = 0; r < repeats; r++) {
+        process.stderr.write(
+          `  ${kind}: repeat ${r + 1} of ${repeats} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+        )
         // Alternate bare and HTTP in each repeat so both see the same machine load.
         const bareLatencies = await barePredict(bare, windows, calls)
         let cpu = process.cpuUsage()

@@ -169,6 +169,33 @@ describe('DuckDB store', () => {
     })
   })
 
+  it('writes large concurrent calls one statement each, in call order, the later call winning', async () => {
+    await withStore('grouped-large.duckdb', async (store) => {
+      const write = TableWriter.prototype.write
+      const sizes: number[] = []
+      TableWriter.prototype.write = function (this: TableWriter<unknown>, rows) {
+        sizes.push(rows.length)
+        return write.call(this, rows)
+      }
+      try {
+        const big = TEXT_BOUND_ROWS + 10
+        // Two small calls merge; each large one goes alone; the last large call rewrites the first's rows.
+        await Promise.all([
+          store.writeReadings(minutes(3, 0)),
+          store.writeReadings(minutes(2, 100)),
+          store.writeReadings(minutes(big, 1000)),
+          store.writeReadings(minutes(big + 5, 5000)),
+        ])
+        assert.deepEqual(sizes, [3, big, big + 5])
+      } finally {
+        TableWriter.prototype.write = write
+      }
+      const series = await store.readingSeries('dev', 'iaq', JAN_1, JAN_1 + 10_000 * 60_000)
+      assert.equal(series.length, TEXT_BOUND_ROWS + 15)
+      assert.deepEqual([series[0]?.value, series.at(-1)?.value], [5000, 5000 + TEXT_BOUND_ROWS + 14])
+    })
+  })
+
   it('writes small batches as bound texts and large ones by the appender, the last write winning either way', async () => {
     await withStore('two-paths.duckdb', async (store) => {
       const at = JAN_1

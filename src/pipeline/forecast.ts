@@ -23,7 +23,7 @@ import type { Clock } from '../core/ports/clock.js'
 import type { Logger } from '../core/ports/logger.js'
 import type { ShadowForecast, Store } from '../core/ports/store.js'
 import { floorToStep, type TimeMs } from '../core/time.js'
-import type { Prediction } from '../core/types.js'
+import type { Prediction, Reading } from '../core/types.js'
 import { type Selector, scoreForecasts, seriesScale } from './select.js'
 import type { ModelServer, ServedModel } from './serving.js'
 
@@ -306,7 +306,7 @@ export class Forecaster {
   accept(message: BusTopics['readings.stored']): Promise<void> {
     const served = this.deps.serving.servedMeasures()
     const configured = this.options.selectors ?? []
-    const groups = new Map<string, BusTopics['readings.stored']['readings']>()
+    const groups = new Map<string, Reading[]>()
     for (const reading of message.readings) {
       if (!served.has(reading.measure) && !configured.some((s) => s.measure === reading.measure)) continue
       const key = `${reading.deviceId}\u0000${reading.measure}`

@@ -10,6 +10,7 @@ import type { Logger } from '../core/ports/logger.js'
 import type { Store } from '../core/ports/store.js'
 import { checkPhysicalLimits } from '../core/quality-limits.js'
 import { readingsFromPayload } from '../core/readings.js'
+import { lastPerSeriesKey } from '../core/store-rows.js'
 import type { Reading, Rejection } from '../core/types.js'
 import { type BronzeLine, type BronzeWriter, bronzeLine } from './bronze.js'
 
@@ -35,7 +36,7 @@ export interface IngestReport {
   rejected: number
   /** Reading rows written to the store. */
   stored: number
-  readings: Reading[]
+  readings: readonly Reading[]
   rejections: Rejection[]
 }
 
@@ -82,7 +83,8 @@ export async function ingestRecords(
     bronze.push(bronzeLine(input.source, receivedAt, record.raw, good, record.meta))
   }
 
-  const unique = lastWriteWins(readings)
+  // The last of several readings of one (device, measure, time) wins, in arrival order otherwise.
+  const unique = lastPerSeriesKey(readings, (r) => r.measure)
   try {
     await deps.bronze.append(input.source, bronze)
   } catch (error) {
@@ -189,15 +191,4 @@ function asInputError(error: unknown): AirlakeError {
 
 function rejection(source: string, receivedAt: number, raw: string, error: AirlakeError): Rejection {
   return { receivedAt, source, reason: error.message, code: error.code, payload: raw }
-}
-
-/** Keeps the last of several readings for one (device, measure, time), in arrival order otherwise. */
-function lastWriteWins(readings: readonly Reading[]): Reading[] {
-  const byKey = new Map<string, Reading>()
-  for (const reading of readings) {
-    const key = `${reading.deviceId}\u0000${reading.measure}\u0000${reading.time}`
-    byKey.delete(key)
-    byKey.set(key, reading)
-  }
-  return byKey.size === readings.length ? [...readings] : [...byKey.values()]
 }

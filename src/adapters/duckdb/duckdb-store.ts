@@ -31,6 +31,7 @@ import {
   chunks,
   compareShadow,
   lastPerKey,
+  lastPerSeriesKey,
   limitOf,
   optionalNumber,
   optionalString,
@@ -51,7 +52,7 @@ import type {
   StoredRejection,
   WriteReport,
 } from '../../core/types.js'
-import { type TableSpec, TableWriter } from './duckdb-append.js'
+import { type TableSpec, TableWriter, TEXT_BOUND_ROWS } from './duckdb-append.js'
 import { Checkpointer } from './duckdb-checkpoints.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
 import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
@@ -79,20 +80,24 @@ export class DuckdbStore implements Store {
   readonly kind = 'duckdb'
   // Calls that arrive while their lane is busy share one statement (group commit): a commit costs an fsync,
   // so many small writes (a PUT or a forecast each) would otherwise queue behind one fsync apiece.
-  private readonly readingWrites = new GroupedWrites<Reading>(
-    (work) => this.write('writing readings', work),
-    async (rows) => {
+  private readonly readingWrites = new GroupedWrites<Reading>({
+    schedule: (work) => this.write('writing readings', work),
+    flush: async (rows) => {
       await this.tables.readings.write(rows)
       this.summaries.apply(rows)
       this.scheduleSummaries()
     },
-    readingKey,
-  )
-  private readonly predictionWrites = new GroupedWrites<Prediction>(
-    (work) => this.write('writing predictions', work, this.predictionLane),
-    (rows) => this.tables.predictions.write(rows),
-    predictionKey,
-  )
+    name: (r) => r.measure,
+    mergeUpTo: TEXT_BOUND_ROWS,
+    failed: (error) => this.failure('writing readings', error),
+  })
+  private readonly predictionWrites = new GroupedWrites<Prediction>({
+    schedule: (work) => this.write('writing predictions', work, this.predictionLane),
+    flush: (rows) => this.tables.predictions.write(rows),
+    name: (r) => r.measureName,
+    mergeUpTo: TEXT_BOUND_ROWS,
+    failed: (error) => this.failure('writing predictions', error),
+  })
   /** The writers of the two big tables, prepared on their lanes' connections at open. */
   private tables!: { readings: TableWriter<Reading>; predictions: TableWriter<Prediction> }
   /** Device spans and latest readings, loaded at open (see duckdb-summaries.ts). */
@@ -255,7 +260,7 @@ export class DuckdbStore implements Store {
   async writeReadings(rows: readonly Reading[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkReading)
-    const unique = lastPerKey(rows, readingKey)
+    const unique = lastPerSeriesKey(rows, (r) => r.measure)
     await this.readingWrites.add(unique)
     return { stored: unique.length }
   }
@@ -317,7 +322,7 @@ export class DuckdbStore implements Store {
   async writePredictions(rows: readonly Prediction[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkPrediction)
-    const unique = lastPerKey(rows, predictionKey)
+    const unique = lastPerSeriesKey(rows, (r) => r.measureName)
     await this.predictionWrites.add(unique)
     return { stored: unique.length }
   }
@@ -924,8 +929,12 @@ export class DuckdbStore implements Store {
   ): Promise<T> {
     this.assertOpen()
     return lane.run(work).catch((error: unknown) => {
-      throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
+      throw this.failure(what, error)
     })
+  }
+
+  private failure(what: string, error: unknown): AirlakeError {
+    return wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
   }
 
   private async read(what: string, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
@@ -933,7 +942,7 @@ export class DuckdbStore implements Store {
     try {
       return await this.readers.use((c) => all(c, sql, params))
     } catch (error) {
-      throw wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
+      throw this.failure(what, error)
     }
   }
 }
@@ -1003,56 +1012,105 @@ async function all(c: DuckDBConnection, sql: string, params: DuckDBValue[] = [])
   return reader.getRowObjectsJS()
 }
 
+/** One call waiting in a `GroupedWrites`: its rows and how to answer it. */
+interface PendingWrite<T> {
+  rows: readonly T[]
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
 /**
- * Rows of calls that arrive while their lane is busy (or in the same turn of the event loop), written together by
- * one `flush` (one statement) once the lane is free; rows repeated across calls keep the last call's. Every call
- * resolves or fails with it.
+ * Rows of calls that arrive while their lane is busy (or in the same turn of the event loop), written together
+ * once the lane is free. Small calls are merged into one statement (one commit) up to `mergeUpTo` rows, rows
+ * repeated across them keeping the last call's; a larger call is a statement of its own, so its rows are never
+ * deduplicated again. The statements run in call order, so a later call still wins a key written by several,
+ * and each call resolves or fails with its own statement.
  */
-class GroupedWrites<T> {
-  private open: { batches: Array<readonly T[]>; done: Promise<void> } | undefined
+class GroupedWrites<T extends { deviceId: string; time: number }> {
+  private waiting: Array<PendingWrite<T>> | undefined
 
   constructor(
-    /** Runs `work` on the lane once the writes before it have ended. */
-    private readonly schedule: (work: () => Promise<void>) => Promise<void>,
-    private readonly flush: (rows: readonly T[]) => Promise<void>,
-    private readonly key: (row: T) => string,
+    private readonly options: {
+      /** Runs `work` on the lane once the writes before it have ended; rejects (wrapped) when it cannot. */
+      schedule: (work: () => Promise<void>) => Promise<void>
+      /** Writes rows unique on their key as one statement. */
+      flush: (rows: readonly T[]) => Promise<void>
+      /** The row's name within its device's series (the key is device, name, time). */
+      name: (row: T) => string
+      mergeUpTo: number
+      /** The error a call gets when its statement fails. */
+      failed: (error: unknown) => unknown
+    },
   ) {}
 
   /** Resolves once `rows` (unique on the key) are committed. */
-  async add(rows: readonly T[]): Promise<void> {
-    let group = this.open
-    if (!group) {
-      const opened: { batches: Array<readonly T[]>; done: Promise<void> } = {
-        batches: [],
-        done: Promise.resolve(),
+  add(rows: readonly T[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let calls = this.waiting
+      if (calls === undefined) {
+        const opened: Array<PendingWrite<T>> = []
+        this.waiting = calls = opened
+        let scheduled: Promise<void>
+        try {
+          scheduled = this.options.schedule(() => this.writeAll(opened))
+        } catch (error) {
+          scheduled = Promise.reject(error)
+        }
+        // The lane refused the work (a closed store): every call of the group fails with that.
+        scheduled.catch((error: unknown) => {
+          if (this.waiting === opened) this.waiting = undefined
+          for (const call of opened) call.reject(error)
+        })
       }
-      opened.done = this.schedule(async () => {
-        // Start on the next turn of the event loop, not the next microtask: calls made in this turn (a burst
-        // of requests read from many sockets, or released by one bronze fsync) then share the statement
-        // instead of the first going alone and the rest waiting a whole commit for it.
-        await nextTurn()
-        this.open = undefined
-        const [only, ...more] = opened.batches
-        await this.flush(more.length === 0 ? only! : lastPerKey(opened.batches.flat(), this.key))
-      })
-      this.open = group = opened
-    }
-    group.batches.push(rows)
-    await group.done
+      calls.push({ rows, resolve, reject })
+    })
   }
+
+  private async writeAll(calls: Array<PendingWrite<T>>): Promise<void> {
+    // Start on the next turn of the event loop, not the next microtask: calls made in this turn (a burst of
+    // requests read from many sockets, or released by one bronze fsync) then share the statement instead of
+    // the first going alone and the rest waiting a whole commit for it.
+    await nextTurn()
+    if (this.waiting === calls) this.waiting = undefined
+    for (const chunk of merged(calls, this.options.mergeUpTo)) {
+      try {
+        const [only, ...more] = chunk
+        await this.options.flush(
+          more.length === 0
+            ? only!.rows
+            : lastPerSeriesKey(
+                chunk.flatMap((call) => call.rows),
+                this.options.name,
+              ),
+        )
+        for (const call of chunk) call.resolve()
+      } catch (error) {
+        const failure = this.options.failed(error)
+        for (const call of chunk) call.reject(failure)
+      }
+    }
+  }
+}
+
+/** Consecutive calls merged while their rows add up to at most `limit`; a larger call alone. */
+function* merged<T>(calls: ReadonlyArray<PendingWrite<T>>, limit: number): Generator<Array<PendingWrite<T>>> {
+  let chunk: Array<PendingWrite<T>> = []
+  let rows = 0
+  for (const call of calls) {
+    if (chunk.length > 0 && rows + call.rows.length > limit) {
+      yield chunk
+      chunk = []
+      rows = 0
+    }
+    chunk.push(call)
+    rows += call.rows.length
+  }
+  if (chunk.length > 0) yield chunk
 }
 
 /** A device known only from its readings (its row is not written yet): source and times come from its span. */
 function undescribed(id: string): Device {
   return { id, name: undefined, source: '', location: undefined, firstSeen: 0, lastSeen: 0 }
-}
-
-function readingKey(r: Reading): string {
-  return `${r.deviceId}\u0000${r.measure}\u0000${r.time}`
-}
-
-function predictionKey(r: Prediction): string {
-  return `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`
 }
 
 const READINGS: TableSpec<Reading> = {

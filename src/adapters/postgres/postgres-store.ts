@@ -30,6 +30,7 @@ import {
   compareShadow,
   deviceSpans,
   lastPerKey,
+  lastPerSeriesKey,
   limitOf,
   optionalNumber,
   optionalString,
@@ -230,9 +231,7 @@ export class PostgresStore implements Store {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkReading)
     // Sorted in key order so concurrent writers lock rows in the same order and cannot deadlock.
-    const unique = [...lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measure}\u0000${r.time}`)].sort(
-      byReadingKey,
-    )
+    const unique = [...lastPerSeriesKey(rows, (r) => r.measure)].sort(byReadingKey)
     await this.transaction('writing readings', async (c) => {
       // New readings (the usual case) are COPied straight into the table, the engine's own bulk load. A reading
       // that is already stored fails the COPY on the key; then the batch is staged and upserted instead.
@@ -360,7 +359,7 @@ export class PostgresStore implements Store {
   async writePredictions(rows: readonly Prediction[]): Promise<WriteReport> {
     if (rows.length === 0) return { stored: 0 }
     rows.forEach(checkPrediction)
-    const unique = lastPerKey(rows, (r) => `${r.deviceId}\u0000${r.measureName}\u0000${r.time}`)
+    const unique = lastPerSeriesKey(rows, (r) => r.measureName)
     await this.transaction('writing predictions', async (c) => {
       await c.query(`CREATE TEMP TABLE IF NOT EXISTS predictions_stage (
         time_ms int8, device_id text, measure_name text, value float8, model_version text, issued_at_ms int8)

@@ -9,7 +9,7 @@ import type { Prediction, Reading } from '../types.js'
 /** What travels on each topic. */
 export interface BusTopics {
   /** Rows just committed to the store (any source). */
-  'readings.stored': { source: string; readings: Reading[] }
+  'readings.stored': { source: string; readings: readonly Reading[] }
   /** Forecast rows just written. */
   'predictions.written': {
     deviceId: string
