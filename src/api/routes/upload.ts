@@ -174,8 +174,9 @@ export function uploadRoutes(adapters: { readRecords: RecordReader }): RouteModu
                 { path, name, source, device: query.device, mapping: mappingOf(query), format: query.format },
               )
             } catch (error) {
+              // Awaited here: returned un-awaited, its rejection would wait unhandled while `finally` removes the folder.
               if (isAirlakeError(error, 'FILE_INVALID', 'PARAMETER_INVALID', 'READING_INVALID'))
-                return refuse(error)
+                return await refuse(error)
               throw error
             }
             return {
