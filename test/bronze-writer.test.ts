@@ -3,6 +3,7 @@
  * requests) without losing or interleaving a line, and a new day starts a new segment.
  */
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,4 +66,30 @@ test('a new day seals the old segment and opens another', async () => {
   assert.match(first!, /^bronze\/mqtt\/2026-11-23\//)
   assert.match(second!, /^bronze\/mqtt\/2026-11-24\//)
   await assert.rejects(lake.append(first!, 'late\n'), 'a sealed segment takes no more lines')
+})
+
+test('segments rolling over under concurrent payloads leave no handle open and every line once', async () => {
+  const openFiles = () => readdirSync('/proc/self/fd').length
+  const lake = await FsLake.open(join(root, 'rollover'))
+  const clock = new ManualClock(Date.UTC(2026, 10, 23, 10))
+  // Segments of about four lines: many roll over while other payloads wait for theirs.
+  const writer = new BronzeWriter(lake, clock, { maxSegmentBytes: 400 })
+  const before = openFiles()
+  const keys = await Promise.all(
+    Array.from({ length: 120 }, async (_, i) => {
+      for (let k = 0; k < i % 7; k++) await Promise.resolve()
+      return writer.append('http', [bronzeLine('http', clock.now(), JSON.stringify({ n: i }), [])])
+    }),
+  )
+  await writer.close()
+  assert.equal(openFiles(), before, 'every segment handle closed with its segment')
+  const lines: number[] = []
+  for (const key of new Set(keys)) {
+    const text = new TextDecoder().decode(await lake.get(key!))
+    for (const line of text.trimEnd().split('\n')) lines.push(JSON.parse(JSON.parse(line).raw).n as number)
+  }
+  assert.deepEqual(
+    lines.sort((a, b) => a - b),
+    Array.from({ length: 120 }, (_, i) => i),
+  )
 })
