@@ -921,8 +921,11 @@ export class DuckdbStore implements Store {
     if (this.closed) throw new AirlakeError('STORE_UNAVAILABLE', `the DuckDB store ${this.path} is closed`)
   }
 
-  /** Runs `work` on the lane's connection (the writer's by default) after every earlier write of the lane. */
-  private write<T>(
+  /**
+   * Runs `work` on the lane's connection (the writer's by default) after every earlier write of the lane; a
+   * closed store rejects, never throws.
+   */
+  private async write<T>(
     what: string,
     work: (c: DuckDBConnection) => Promise<T>,
     lane: WriteLane = this.writer,
@@ -1031,7 +1034,7 @@ class GroupedWrites<T extends { deviceId: string; time: number }> {
 
   constructor(
     private readonly options: {
-      /** Runs `work` on the lane once the writes before it have ended; rejects (wrapped) when it cannot. */
+      /** Runs `work` on the lane once the writes before it have ended; rejects (wrapped), never throws, when it cannot. */
       schedule: (work: () => Promise<void>) => Promise<void>
       /** Writes rows unique on their key as one statement. */
       flush: (rows: readonly T[]) => Promise<void>
@@ -1050,17 +1053,13 @@ class GroupedWrites<T extends { deviceId: string; time: number }> {
       if (calls === undefined) {
         const opened: Array<PendingWrite<T>> = []
         this.waiting = calls = opened
-        let scheduled: Promise<void>
-        try {
-          scheduled = this.options.schedule(() => this.writeAll(opened))
-        } catch (error) {
-          scheduled = Promise.reject(error)
-        }
         // The lane refused the work (a closed store): every call of the group fails with that.
-        scheduled.catch((error: unknown) => {
-          if (this.waiting === opened) this.waiting = undefined
-          for (const call of opened) call.reject(error)
-        })
+        this.options
+          .schedule(() => this.writeAll(opened))
+          .catch((error: unknown) => {
+            if (this.waiting === opened) this.waiting = undefined
+            for (const call of opened) call.reject(error)
+          })
       }
       calls.push({ rows, resolve, reject })
     })
