@@ -1,10 +1,11 @@
 /** The store contract against DuckDB (a fresh file per test), plus what only the embedded store does. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { TableWriter, TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
@@ -320,5 +321,124 @@ describe('DuckDB store', () => {
     } finally {
       holder.kill()
     }
+  })
+})
+
+describe('DuckDB compaction of closed days', () => {
+  const DAY = 86_400_000
+  /** Twelve devices' `iaq`, one a minute for the whole of `day`, time-major as a fleet sends it. */
+  function fleetDay(day: number, devices = 12): Reading[] {
+    const rows: Reading[] = []
+    for (let m = 0; m < 1440; m++) {
+      for (let d = 0; d < devices; d++) {
+        const deviceId = `dev-${String(d).padStart(2, '0')}`
+        rows.push({ time: day + m * 60_000, deviceId, measure: 'iaq', value: d * 10_000 + m, source: 'http' })
+      }
+    }
+    return rows
+  }
+  const everything = (store: DuckdbStore) =>
+    store.query('SELECT time, device_id, measure, value, source FROM readings ORDER BY ALL')
+  /** Device ids of `day` in the order the table holds them (no ORDER BY: DuckDB keeps insertion order). */
+  const physicalDevices = async (store: DuckdbStore, day: number) =>
+    (
+      await store.query('SELECT device_id FROM readings WHERE time >= $1 AND time < $2', [
+        new Date(day),
+        new Date(day + DAY),
+      ])
+    ).map((row) => String(row.device_id))
+
+  it('rewrites each closed day device by device, in pieces, keeping every reading', async () => {
+    await withStore('compact.duckdb', async (store) => {
+      const today = Math.floor(Date.now() / DAY) * DAY
+      const [older, yesterday] = [JAN_1, today - DAY]
+      for (const day of [older, yesterday, today]) await store.writeReadings(fleetDay(day))
+      const before = await everything(store)
+      const interleaved = await physicalDevices(store, older)
+      assert.notDeepEqual(interleaved, [...interleaved].sort())
+
+      const report = await store.compact()
+      const closed = [older, yesterday].filter((day) => day + DAY + 3_600_000 <= Date.now())
+      assert.deepEqual(
+        report.days,
+        closed.map((day) => new Date(day).toISOString().slice(0, 10)),
+      )
+      assert.equal(report.readings, 12 * 1440 * closed.length)
+      // 17,280 readings a day: more than one piece of at most 16,384.
+      assert.equal(report.pieces, 2 * closed.length)
+      // The pass ends with a checkpoint, so the rewritten rows' old copies are out of the file's scans.
+      const wal = await stat(join(dir, 'compact.duckdb.wal')).catch(() => ({ size: 0 }))
+      assert.ok(wal.size < 64 * 1024, `the log holds ${wal.size} bytes after compaction`)
+      assert.deepEqual(await everything(store), before)
+      const compacted = await physicalDevices(store, older)
+      assert.deepEqual(compacted, [...interleaved].sort())
+      // Today is still open: left as it came.
+      assert.deepEqual(await physicalDevices(store, today), interleaved)
+      assert.deepEqual((await store.compact()).days, [])
+      const page = await store.readingsPage({
+        deviceId: 'dev-03',
+        from: older,
+        to: older + DAY - 1,
+        limitTimes: 2,
+      })
+      assert.deepEqual(
+        page.map((r) => [r.time, r.value]),
+        [
+          [older + 1439 * 60_000, 31_439],
+          [older + 1438 * 60_000, 31_438],
+        ],
+      )
+    })
+  })
+
+  it('compacts a day again once late readings grew it, and the latest write of a key still wins', async () => {
+    await withStore('compact-late.duckdb', async (store) => {
+      await store.writeReadings(fleetDay(JAN_1))
+      assert.deepEqual((await store.compact()).days, ['2024-01-01'])
+      // A rewrite of one key and a few late readings: under 2% growth, nothing to do.
+      await store.writeReadings([
+        { time: JAN_1, deviceId: 'dev-00', measure: 'iaq', value: -1, source: 'late' },
+      ])
+      assert.deepEqual((await store.compact()).days, [])
+      // A late device: 1,440 more readings (8%) and the day is compacted again, the rewrite kept.
+      await store.writeReadings(fleetDay(JAN_1, 13).filter((r) => r.deviceId === 'dev-12'))
+      assert.deepEqual((await store.compact()).days, ['2024-01-01'])
+      const [first] = await store.readingSeries('dev-00', 'iaq', JAN_1, JAN_1)
+      assert.deepEqual([first?.value, first?.source], [-1, 'late'])
+      assert.equal(await store.countReadings(), 13 * 1440)
+      // Retention removes the day: its record goes with it.
+      await store.deleteReadingsBefore(JAN_1 + DAY)
+      await store.compact()
+      assert.deepEqual(await store.query('SELECT * FROM compacted_days'), [])
+    })
+  })
+
+  it('loses no reading written while a day is being compacted', async () => {
+    await withStore('compact-concurrent.duckdb', async (store) => {
+      await store.writeReadings(fleetDay(JAN_1, 24))
+      const late = fleetDay(JAN_1 + DAY, 24)
+      const writes: Array<Promise<unknown>> = []
+      const compaction = store.compact()
+      for (let i = 0; i < late.length; i += 1000) {
+        writes.push(store.writeReadings(late.slice(i, i + 1000)))
+        // Rewrites of keys being compacted, interleaved with its pieces.
+        writes.push(
+          store.writeReadings([
+            { time: JAN_1 + i * 60, deviceId: 'dev-05', measure: 'iaq', value: -i, source: 'x' },
+          ]),
+        )
+        await nextTurn()
+      }
+      await Promise.all([compaction, ...writes])
+      assert.equal(await store.countReadings(), 2 * 24 * 1440)
+      const rewritten = await store.readingSeries('dev-05', 'iaq', JAN_1, JAN_1 + DAY)
+      assert.equal(rewritten.filter((r) => r.source === 'x').length, Math.ceil(late.length / 1000))
+    })
+  })
+
+  it('refuses a duty outside (0, 1]', async () => {
+    await withStore('compact-duty.duckdb', async (store) => {
+      assert.throws(() => store.compact({ duty: 0 }), /duty must be in \(0, 1\], is 0/)
+    })
   })
 })

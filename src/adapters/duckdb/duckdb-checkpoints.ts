@@ -56,11 +56,21 @@ export class Checkpointer {
     this.connection.closeSync()
   }
 
-  private check(): void {
+  /**
+   * Checkpoints now, whatever the log's size (after a rewrite, so that the rows it deleted leave the file and
+   * the scans); joins a checkpoint already running, then takes one of its own.
+   */
+  async checkpointNow(): Promise<void> {
+    while (this.running !== undefined) await this.running
+    this.check(0)
+    await this.running
+  }
+
+  private check(threshold = CHECKPOINT_WAL_BYTES): void {
     if (this.stopped || this.running !== undefined) return
     this.running = stat(this.walPath)
       .then(async (wal) => {
-        if (wal.size < CHECKPOINT_WAL_BYTES || this.stopped) return
+        if (wal.size < threshold || this.stopped) return
         const started = performance.now()
         await this.connection.run('CHECKPOINT')
         this.logger.debug('checkpointed the store', {

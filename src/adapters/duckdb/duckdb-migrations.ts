@@ -211,4 +211,15 @@ export const duckdbMigrations: readonly DuckdbMigration[] = [
     name: 'forecast_vs_actual view (replaces actuals_vs_forecasts)',
     statements: ['DROP VIEW IF EXISTS actuals_vs_forecasts', forecastVsActual],
   },
+  {
+    version: 7,
+    name: 'compacted days of readings',
+    statements: [
+      `CREATE TABLE compacted_days (
+        day DATE PRIMARY KEY,
+        readings BIGINT NOT NULL,
+        compacted_at TIMESTAMP NOT NULL
+      )`,
+    ],
+  },
 ]

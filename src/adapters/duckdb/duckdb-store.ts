@@ -54,10 +54,12 @@ import type {
 } from '../../core/types.js'
 import { type TableSpec, TableWriter, TEXT_BOUND_ROWS } from './duckdb-append.js'
 import { Checkpointer } from './duckdb-checkpoints.js'
+import { type CompactionOptions, type CompactionReport, Compactor } from './duckdb-compaction.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
 import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
 import { FLUSH_CHUNK, FLUSH_INTERVAL_MS, Summaries } from './duckdb-summaries.js'
 import { ts } from './duckdb-time.js'
+import { transaction } from './duckdb-transaction.js'
 
 /** How many connections serve reads (DuckDB parallelises each query over its own threads). */
 const READ_CONNECTIONS = 2
@@ -104,6 +106,8 @@ export class DuckdbStore implements Store {
   private summaries = new Summaries()
   private summaryTimer: NodeJS.Timeout | undefined
   private checkpointer: Checkpointer | undefined
+  /** Rewrites closed days of readings in device order (duckdb-compaction.ts). */
+  private readonly compactor: Compactor
   private closed = false
 
   private constructor(
@@ -123,7 +127,21 @@ export class DuckdbStore implements Store {
     private readonly summaryLane: WriteLane,
     private readonly readers: ConnectionPool,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.compactor = new Compactor(
+      {
+        write: (what, work) => this.write(what, work),
+        read: async (what, work) => {
+          this.assertOpen()
+          return this.readers.use(work).catch((error: unknown) => {
+            throw this.failure(what, error)
+          })
+        },
+        checkpoint: async () => this.checkpointer?.checkpointNow(),
+      },
+      logger,
+    )
+  }
 
   /**
    * Opens (creating if needed) the store at `path` (`:memory:` for a private in-memory store) and runs the
@@ -171,6 +189,7 @@ export class DuckdbStore implements Store {
         store.summaryLane,
       )
       store.checkpointer = await Checkpointer.start(instance, path, logger)
+      if (path !== ':memory:') store.compactor.start()
       return store
     } catch (error) {
       for (const connection of connections) connection.closeSync()
@@ -202,6 +221,16 @@ export class DuckdbStore implements Store {
         this.logger.info('applied store migration', { version: migration.version, name: migration.name })
       }
     })
+  }
+
+  /**
+   * Rewrites every closed day of readings that needs it in device order, so a device-day is read from a few
+   * consecutive vectors instead of the whole day (duckdb-compaction.ts). Runs by itself a minute after open
+   * and hourly; benchmarks and tests call it to wait for it.
+   */
+  compact(options?: CompactionOptions): Promise<CompactionReport> {
+    this.assertOpen()
+    return this.compactor.compact(options)
   }
 
   async ping(): Promise<void> {
@@ -240,6 +269,7 @@ export class DuckdbStore implements Store {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.summaryTimer)
+    await this.compactor.stop()
     await Promise.all([this.writer.idle(), this.predictionLane.idle(), this.summaryLane.idle()])
     await this.summaries.close(this.summaryLane.connection).catch((error: unknown) =>
       this.logger.warn('could not write the device and series summaries; they are rebuilt at next open', {
@@ -1135,18 +1165,6 @@ const PREDICTIONS: TableSpec<Prediction> = {
     { name: 'issued_at', type: 'timestamp', value: (r) => r.issuedAt },
   ],
   key: ['device_id', 'measure_name', 'time'],
-}
-
-async function transaction<T>(c: DuckDBConnection, work: () => Promise<T>): Promise<T> {
-  await c.run('BEGIN TRANSACTION')
-  try {
-    const result = await work()
-    await c.run('COMMIT')
-    return result
-  } catch (error) {
-    await c.run('ROLLBACK').catch(() => undefined)
-    throw error
-  }
 }
 
 function tsOrNull(time: TimeMs | undefined): DuckDBValue {
