@@ -17,13 +17,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api'
 import type { Logger } from '../../core/ports/logger.js'
-import type { TimeMs } from '../../core/time.js'
+import { DAY_MS, HOUR_MS, isoDate, type TimeMs } from '../../core/time.js'
 import { ts } from './duckdb-time.js'
 import { transaction } from './duckdb-transaction.js'
 
-const DAY_MS = 86_400_000
 /** A day is closed this long after it ends (readings of its last minutes may still arrive until then). */
-export const CLOSED_AFTER_MS = 60 * 60 * 1000
+const CLOSED_AFTER_MS = HOUR_MS
 /**
  * Most rows rewritten in one transaction (a piece holds whole devices, so one busy device may exceed it):
  * about 100 ms of the writer here, the longest a write queued behind a piece waits.
@@ -33,7 +32,7 @@ const PIECE_ROWS = 16_384
 const SCHEDULED_DUTY = 0.25
 /** A compacted day whose rows grew by more than this fraction since is compacted again. */
 const RECOMPACT_GROWTH = 0.02
-const CHECK_EVERY_MS = 60 * 60 * 1000
+const CHECK_EVERY_MS = HOUR_MS
 /** The first check after open: soon, but not inside the start-up everyone is waiting for. */
 const FIRST_CHECK_MS = 60 * 1000
 
@@ -74,7 +73,6 @@ export class Compactor {
   constructor(
     private readonly store: CompactorAccess,
     private readonly logger: Logger,
-    private readonly now: () => TimeMs = Date.now,
   ) {}
 
   /** Compacts on a schedule: a minute after this call, then hourly. */
@@ -117,11 +115,11 @@ export class Compactor {
   private async pass(duty: number): Promise<CompactionReport> {
     const report: CompactionReport = { days: [], readings: 0, pieces: 0 }
     const started = performance.now()
-    const closedBefore = Math.floor((this.now() - CLOSED_AFTER_MS) / DAY_MS) * DAY_MS
+    const closedBefore = Math.floor((Date.now() - CLOSED_AFTER_MS) / DAY_MS) * DAY_MS
     for (const day of await this.daysToCompact(closedBefore)) {
       if (this.stopped) break
       const done = await this.compactDay(day, duty)
-      report.days.unshift(new Date(day).toISOString().slice(0, 10))
+      report.days.unshift(isoDate(day))
       report.readings += done.readings
       report.pieces += done.pieces
       this.logger.debug('compacted a day of readings', { day: report.days[0], ...done })
@@ -194,7 +192,7 @@ export class Compactor {
       c.run(
         `INSERT OR REPLACE INTO compacted_days
          SELECT $1::DATE, count(*), $3 FROM readings WHERE time >= $1 AND time < $2`,
-        [...range, ts(this.now())],
+        [...range, ts(Date.now())],
       ),
     )
     return { readings, pieces }

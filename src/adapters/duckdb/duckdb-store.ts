@@ -131,12 +131,7 @@ export class DuckdbStore implements Store {
     this.compactor = new Compactor(
       {
         write: (what, work) => this.write(what, work),
-        read: async (what, work) => {
-          this.assertOpen()
-          return this.readers.use(work).catch((error: unknown) => {
-            throw this.failure(what, error)
-          })
-        },
+        read: (what, work) => this.reading(what, work),
         checkpoint: async () => this.checkpointer?.checkpointNow(),
       },
       logger,
@@ -970,10 +965,15 @@ export class DuckdbStore implements Store {
     return wrapError(error, 'STORE_UNAVAILABLE', `DuckDB store ${this.path}: ${what} failed`)
   }
 
-  private async read(what: string, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  private read(what: string, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    return this.reading(what, (c) => all(c, sql, params))
+  }
+
+  /** `work` on a read connection; its failure reported as `what` failing. */
+  private async reading<T>(what: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     this.assertOpen()
     try {
-      return await this.readers.use((c) => all(c, sql, params))
+      return await this.readers.use(work)
     } catch (error) {
       throw this.failure(what, error)
     }
