@@ -1,6 +1,6 @@
 /**
  * `GET /sensorsdata` for one device-day (1,440 minutes, pivoted to six measures) over real HTTP, p50/p99,
- * beside the store port's `readingsPage` of the same device-days in the same process: on the embedded store
+ * beside the store port's `readingsGrid` (the read the route makes) of the same device-days in the same process: on the embedded store
  * (DuckDB) and on PostgreSQL (skipped when it is not reachable). Each store holds 10 million readings
  * (quick: about 350,000). DuckDB is measured twice: with the days as they were written (time order, every
  * device interleaved) and after the store's compaction of closed days (duckdb-compaction.ts), its state an
@@ -68,7 +68,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
   return results
 }
 
-/** p50 and p99 of `count` device-day GETs over HTTP, one at a time, beside the store's own `readingsPage`. */
+/** p50 and p99 of `count` device-day GETs over HTTP, one at a time, beside the store's own `readingsGrid`. */
 async function measure(
   engine: string,
   f: ApiFixture,
@@ -86,7 +86,10 @@ async function measure(
   await loadTest({ port, method: 'GET', paths: paths.slice(0, 10), headers, concurrency: 1, requests: 10 })
   const api = await loadTest({ port, method: 'GET', paths, headers, concurrency: 1, requests: count })
   if (api.statuses['200'] !== count) throw new Error(`${engine} GETs failed: ${JSON.stringify(api.statuses)}`)
-  const direct = await timeQueries(queries, async (q) => (await f.store.readingsPage(q)).length)
+  const direct = await timeQueries(queries, async (q) => {
+    const grid = await f.store.readingsGrid(q)
+    return grid.values.reduce((values, value) => (Number.isNaN(value) ? values : values + 1), 0)
+  })
   const notes = `${engine}, ${readings.toLocaleString('en-US')} readings stored${layout ? ` (${layout})` : ''}, ${count} random device-days, one request at a time`
   const suffix = layout ? `, ${layout}` : ''
   return [0.5, 0.99].map((q) => {
@@ -96,7 +99,7 @@ async function measure(
       name: `${engine} GET /sensorsdata one device-day p${q * 100}${suffix}`,
       figure,
       unit: 'ms',
-      baseline: { name: `${engine} store readingsPage p${q * 100}${suffix}`, figure: baseline },
+      baseline: { name: `${engine} store readingsGrid p${q * 100}${suffix}`, figure: baseline },
       ratio: figure / baseline,
       ...(q === 0.99 ? { target: '<= 15 ms', met: figure <= 15 } : {}),
       notes: `${notes}; lower is better, ratio = figure / baseline`,

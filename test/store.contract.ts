@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isAirlakeError } from '../src/core/errors.js'
-import type { ModelVersionRecord, RunRecord, ShadowForecast, Store } from '../src/core/ports/store.js'
+import type {
+  ModelVersionRecord,
+  RunRecord,
+  SeriesPageQuery,
+  ShadowForecast,
+  Store,
+} from '../src/core/ports/store.js'
 import { MINUTE_MS } from '../src/core/time.js'
 import type { Prediction, Reading } from '../src/core/types.js'
 
@@ -55,6 +61,11 @@ function versionInput(
 /** Every time (ms) in `rows`, in order of appearance without repeats. */
 function distinctTimes(rows: readonly { time: number }[]): number[] {
   return [...new Set(rows.map((r) => r.time))]
+}
+
+/** Orders `[time, measure, value]` cells by time, then measure. */
+function byCell(a: unknown[], b: unknown[]): number {
+  return Number(a[0]) - Number(b[0]) || String(a[1]).localeCompare(String(b[1]))
 }
 
 /** Registers the contract tests for one adapter; `open` returns a new empty, migrated store each call. */
@@ -233,6 +244,49 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         )
         const single = await store.readingsPage({ deviceId: 'dev-a', from: at(4), to: at(4), limitTimes: 5 })
         assert.deepEqual(distinctTimes(single), [at(4)])
+      }))
+
+    it('pivots a page of readings as the long page holds it', () =>
+      withStore(async (store) => {
+        const rows: Reading[] = []
+        for (let minute = 0; minute < 10; minute++) {
+          for (const measure of ['temperature', 'iaq', 'co2']) {
+            if ((minute + measure.length) % 4 !== 0) rows.push(reading(minute, measure, minute * 1.5 - 3))
+          }
+        }
+        rows.push(reading(11, 'voc', 0.25), reading(5, 'iaq', 99, 'dev-b'))
+        await store.writeReadings(rows)
+        const queries: SeriesPageQuery[] = [
+          { deviceId: 'dev-a', from: at(0), to: at(20), limitTimes: 100 },
+          { deviceId: 'dev-a', from: at(2), to: at(8), limitTimes: 3 },
+          { deviceId: 'dev-a', from: at(0), to: at(20), before: at(6), limitTimes: 4 },
+          { deviceId: 'dev-a', from: at(0), to: at(20), measures: ['voc', 'co2', 'pm25'], limitTimes: 5 },
+          { deviceId: 'dev-a', from: at(4), to: at(4), measures: ['iaq'], limitTimes: 1 },
+          { deviceId: 'dev-b', from: at(0), to: at(20), limitTimes: 10 },
+        ]
+        for (const query of queries) {
+          const grid = await store.readingsGrid(query)
+          const long = await store.readingsPage(query)
+          const what = JSON.stringify(query)
+          assert.deepEqual(grid.measures, query.measures ?? (await store.listMeasures(query.deviceId)), what)
+          assert.deepEqual([...grid.times], distinctTimes(long), what)
+          assert.equal(grid.values.length, grid.times.length * grid.measures.length, what)
+          const cells = grid.measures.flatMap((measure, j) =>
+            Array.from(grid.times, (time, i) => [time, measure, grid.values[i * grid.measures.length + j]]),
+          )
+          assert.deepEqual(
+            cells.filter(([, , value]) => !Number.isNaN(value)).sort(byCell),
+            long.map((r) => [r.time, r.measure, r.value]).sort(byCell),
+            what,
+          )
+        }
+        const none = { deviceId: 'dev-a', from: at(20), to: at(30), limitTimes: 5 }
+        assert.deepEqual((await store.readingsGrid(none)).times.length, 0)
+        const nothingAsked = await store.readingsGrid({ ...none, from: at(0), measures: [] })
+        assert.deepEqual([nothingAsked.measures, nothingAsked.times.length], [[], 0])
+        const unknown = await store.readingsGrid({ ...none, deviceId: 'nobody', from: at(0) })
+        assert.deepEqual([unknown.measures, unknown.times.length], [[], 0])
+        await assert.rejects(store.readingsGrid({ ...none, limitTimes: 0 }), /limitTimes/)
       }))
 
     it('pages times that hold many rows whole, the same on every call', () =>

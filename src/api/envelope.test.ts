@@ -5,12 +5,13 @@ import { formatRecordTime } from '../core/time.js'
 import {
   decodePageToken,
   encodePageToken,
+  gridOf,
   orderMeasures,
-  pivotRows,
   queryFingerprint,
   recordTimeFormatter,
   seriesEnvelope,
-  splitPage,
+  seriesEnvelopeJson,
+  shownColumns,
 } from './envelope.js'
 
 const t0 = Date.UTC(2023, 1, 7, 11, 29)
@@ -33,46 +34,97 @@ describe('orderMeasures', () => {
   })
 })
 
-describe('pivotRows', () => {
-  test('one record per time, newest first, values as strings and null where a measure is missing', () => {
-    const rows = [
+describe('gridOf', () => {
+  test('one row per time, newest first, NaN where a measure has no value', () => {
+    const grid = gridOf([
       { time: t0, measure: 'iaq', value: 132 },
       { time: t0, measure: 'temperature', value: 25.2173 },
       { time: t0 + 60_000, measure: 'temperature', value: 25.3 },
-    ]
-    const { columns, records } = pivotRows(rows)
-    assert.deepEqual(columns, ['temperature', 'iaq'])
-    assert.deepEqual(records, [
-      ['2023-02-07 11:30:00.000000000', '25.3', null],
-      ['2023-02-07 11:29:00.000000000', '25.2173', '132'],
     ])
+    assert.deepEqual(grid.measures, ['iaq', 'temperature'])
+    assert.deepEqual([...grid.times], [t0 + 60_000, t0])
+    assert.deepEqual([...grid.values], [Number.NaN, 25.3, 132, 25.2173])
   })
   test('keeps the asked columns, even without values, and drops other measures', () => {
-    const { columns, records } = pivotRows([{ time: t0, measure: 'co2', value: 400 }], ['iaq', 'co2'])
-    assert.deepEqual(columns, ['iaq', 'co2'])
-    assert.deepEqual(records, [['2023-02-07 11:29:00.000000000', null, '400']])
-  })
-  test('pivots rows newest first (the order of the stores) as it pivots any other order', () => {
-    const rows: Array<{ time: number; measure: string; value: number }> = []
-    for (let minute = 0; minute < 200; minute++) {
-      for (const measure of ['co2', 'humidity', 'iaq', 'pm25', 'temperature']) {
-        if ((minute + measure.length) % 7 === 0) continue
-        rows.push({ time: t0 - minute * 60_000 - (minute % 3) * 1001, measure, value: minute / 7 - 3 })
-      }
-    }
-    const shuffled = rows
-      .map((row, i) => ({ row, key: (i * 7919) % rows.length }))
-      .sort((a, b) => a.key - b.key)
-    const expected = pivotRows(shuffled.map((s) => s.row))
-    assert.deepEqual(pivotRows(rows), expected)
-    assert.deepEqual(
-      pivotRows(rows, ['iaq', 'voc', 'co2']),
-      pivotRows(
-        shuffled.map((s) => s.row),
-        ['iaq', 'voc', 'co2'],
-      ),
+    const grid = gridOf(
+      [
+        { time: t0, measure: 'co2', value: 400 },
+        { time: t0 + 60_000, measure: 'voc', value: 1 },
+      ],
+      ['iaq', 'co2'],
     )
-    assert.equal(expected.records.length, 200)
+    assert.deepEqual(grid.measures, ['iaq', 'co2'])
+    assert.deepEqual([...grid.times], [t0])
+    assert.deepEqual([...grid.values], [Number.NaN, 400])
+  })
+})
+
+describe('shownColumns', () => {
+  const grid = gridOf([
+    { time: t0 + 60_000, measure: 'iaq', value: 1 },
+    { time: t0 + 60_000, measure: 'temperature', value: 2 },
+    { time: t0, measure: 'voc', value: 3 },
+  ])
+  test('shows the measures with a value in the rows served, vendor order first', () => {
+    assert.deepEqual(
+      shownColumns(grid, 2, false).map((j) => grid.measures[j]),
+      ['temperature', 'iaq', 'voc'],
+    )
+    assert.deepEqual(
+      shownColumns(grid, 1, false).map((j) => grid.measures[j]),
+      ['temperature', 'iaq'],
+    )
+  })
+  test('shows every asked measure in the asked order', () => {
+    assert.deepEqual(shownColumns(grid, 1, true), [0, 1, 2])
+  })
+})
+
+describe('seriesEnvelopeJson', () => {
+  const page = { sourceType: 'SensorsData', queryId: 'q', pagesConsumed: 2, nextToken: 'abc' }
+  test('writes the records of the rows served: time, then values as strings and null where absent', () => {
+    const grid = gridOf([
+      { time: t0, measure: 'iaq', value: 132 },
+      { time: t0, measure: 'temperature', value: 25.2173 },
+      { time: t0 + 60_000, measure: 'temperature', value: 25.3 },
+      { time: t0 - 60_000, measure: 'iaq', value: 7 },
+    ])
+    const columns = shownColumns(grid, 2, false)
+    const text = seriesEnvelopeJson({ ...page, grid, rows: 2, columns })
+    const expected = seriesEnvelope({
+      ...page,
+      columns: ['temperature', 'iaq'],
+      records: [
+        ['2023-02-07 11:30:00.000000000', '25.3', null],
+        ['2023-02-07 11:29:00.000000000', '25.2173', '132'],
+      ],
+    })
+    assert.equal(text, JSON.stringify(expected))
+  })
+  test('is the text JSON.stringify writes of the same envelope, for any values and times', () => {
+    let state = 7
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31
+      return state / 2 ** 31
+    }
+    const names = ['co2', 'iaq', 'x"y', 'temperature', 'pm25']
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      time: t0 - Math.floor(i / 3) * 60_123,
+      measure: names[Math.floor(random() * names.length)]!,
+      value: [0, -0, 1e21, 1e-7, -3.5, 25.2, random() * 1e6 - 5e5, 2 ** 53 + 2][Math.floor(random() * 8)]!,
+    }))
+    const grid = gridOf(rows)
+    const served = grid.times.length - 3
+    const columns = shownColumns(grid, served, false)
+    const records = Array.from(grid.times.subarray(0, served), (time, i) => [
+      formatRecordTime(time),
+      ...columns.map((j) => {
+        const value = grid.values[i * grid.measures.length + j]!
+        return Number.isNaN(value) ? null : String(value)
+      }),
+    ])
+    const expected = seriesEnvelope({ ...page, columns: columns.map((j) => grid.measures[j]!), records })
+    assert.equal(seriesEnvelopeJson({ ...page, grid, rows: served, columns }), JSON.stringify(expected))
   })
 })
 
@@ -139,17 +191,6 @@ describe('page tokens', () => {
     assert.equal(queryFingerprint({ a: 1, b: 'x' }), queryFingerprint({ b: 'x', a: 1 }))
     assert.notEqual(queryFingerprint({ a: 1, b: 'x' }), queryFingerprint({ a: 2, b: 'x' }))
     assert.notEqual(queryFingerprint({ m: ['iaq'] }), queryFingerprint({ m: ['co2'] }))
-  })
-})
-
-describe('splitPage', () => {
-  const rows = [3, 3, 2, 2, 1].map((time, i) => ({ time, i }))
-  test('drops the extra oldest time and continues before the oldest time kept', () => {
-    assert.deepEqual(splitPage(rows, 2), { rows: rows.slice(0, 4), nextBefore: 2 })
-  })
-  test('ends paging when the store had no more times than asked', () => {
-    assert.deepEqual(splitPage(rows, 3), { rows, nextBefore: undefined })
-    assert.deepEqual(splitPage([], 3), { rows: [], nextBefore: undefined })
   })
 })
 

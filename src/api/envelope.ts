@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { AirlakeError } from '../core/errors.js'
+import type { SeriesGrid } from '../core/ports/store.js'
 import { formatRecordTime, type TimeMs } from '../core/time.js'
 import { VENDOR_MEASURES } from '../core/types.js'
 
@@ -68,64 +69,39 @@ export function orderMeasures(measures: Iterable<string>): string[] {
 }
 
 /**
- * Pivots long rows (any order) to one record per time, newest first: `[time, value of columns[0], …]`,
- * values as strings, `null` where a measure has no value at that time. `columns` defaults to the
- * measures present, ordered by `orderMeasures`.
- *
- * Rows already newest first (the stores' order) are pivoted in one pass, each record made when its time
- * first appears; other orders are grouped by time and sorted.
+ * Pivots long rows (any order) to a grid, newest time first: its columns are `measures` (rows of other
+ * measures dropped) or else every measure present. What a store's `readingsGrid` returns, made from the long
+ * rows of a store that has no pivoted read (predictions).
  */
-export function pivotRows(
-  rows: readonly LongValue[],
-  columns: readonly string[] = orderMeasures(measuresOf(rows)),
-): { columns: string[]; records: Array<Array<string | null>> } {
-  const position = new Map(columns.map((measure, i) => [measure, i + 1]))
-  const width = columns.length + 1
-  const formatTime = recordTimeFormatter()
-  const records: Array<Array<string | null>> = []
-  let record: Array<string | null> = []
-  let time = Number.NaN
-  for (const row of rows) {
-    const column = position.get(row.measure)
-    if (column === undefined) continue
-    if (row.time !== time) {
-      if (row.time > time) return pivotAnyOrder(rows, columns, position)
-      time = row.time
-      record = new Array<string | null>(width).fill(null)
-      record[0] = formatTime(time)
-      records.push(record)
-    }
-    record[column] = formatValue(row.value)
-  }
-  return { columns: [...columns], records }
+export function gridOf(rows: readonly LongValue[], measures?: readonly string[]): SeriesGrid {
+  const columns = measures ?? [...new Set(rows.map((row) => row.measure))]
+  const position = new Map(columns.map((measure, j) => [measure, j]))
+  const kept = rows.filter((row) => position.has(row.measure))
+  const times = Float64Array.from(new Set(kept.map((row) => row.time)))
+    .sort()
+    .reverse()
+  const rowOf = new Map(Array.from(times, (time, i) => [time, i]))
+  const width = columns.length
+  const values = new Float64Array(times.length * width).fill(Number.NaN)
+  for (const row of kept) values[rowOf.get(row.time)! * width + position.get(row.measure)!] = row.value
+  return { measures: [...columns], times, values }
 }
 
-function pivotAnyOrder(
-  rows: readonly LongValue[],
-  columns: readonly string[],
-  position: ReadonlyMap<string, number>,
-): { columns: string[]; records: Array<Array<string | null>> } {
-  const formatTime = recordTimeFormatter()
-  const byTime = new Map<TimeMs, Array<string | null>>()
-  for (const row of rows) {
-    const column = position.get(row.measure)
-    if (column === undefined) continue
-    let record = byTime.get(row.time)
-    if (record === undefined) {
-      record = new Array<string | null>(columns.length + 1).fill(null)
-      record[0] = formatTime(row.time)
-      byTime.set(row.time, record)
-    }
-    record[column] = formatValue(row.value)
-  }
-  const times = [...byTime.keys()].sort((a, b) => b - a)
-  return { columns: [...columns], records: times.map((time) => byTime.get(time)!) }
-}
-
-function measuresOf(rows: readonly LongValue[]): Set<string> {
-  const measures = new Set<string>()
-  for (const row of rows) measures.add(row.measure)
-  return measures
+/**
+ * The columns of a grid's first `rows` rows that an answer shows, as indexes into `grid.measures`: every
+ * one in its order when the measures were asked for (a column without values is still an answer), else the
+ * measures with a value among those rows, ordered by `orderMeasures`.
+ */
+export function shownColumns(grid: SeriesGrid, rows: number, asked: boolean): number[] {
+  const width = grid.measures.length
+  const indexes = grid.measures.map((_, j) => j)
+  if (asked) return indexes
+  const present = indexes.filter((j) => {
+    for (let at = j; at < rows * width; at += width) if (!Number.isNaN(grid.values[at])) return true
+    return false
+  })
+  const order = orderMeasures(present.map((j) => grid.measures[j]!))
+  return present.sort((a, b) => order.indexOf(grid.measures[a]!) - order.indexOf(grid.measures[b]!))
 }
 
 const DAY_MS = 86_400_000
@@ -187,15 +163,42 @@ export function seriesEnvelope(input: {
 /** The media type of an envelope sent as text: what Fastify writes for a JSON object. */
 export const ENVELOPE_CONTENT_TYPE = 'application/json; charset=utf-8'
 
+/** The start of an envelope's JSON text when it has no records. */
+const NO_RECORDS = '{"Records":[]'
+
 /**
- * An envelope as JSON text, byte for byte what the routes' response schema (`envelopeSchema`, written by
- * fast-json-stringify) makes of it: an `Envelope` has the schema's keys in the schema's order (as
- * `seriesEnvelope` builds it) and values of the schema's types, so JSON.stringify writes the same text,
- * sooner for thousands of records. Routes send it with `ENVELOPE_CONTENT_TYPE`; the schema still documents
+ * The envelope of a grid's first `rows` rows and its `columns` (indexes into `grid.measures`) as JSON text:
+ * byte for byte `JSON.stringify(seriesEnvelope(…))` of the same records, which is what the routes' response
+ * schema (`envelopeSchema`, written by fast-json-stringify) makes of them, but written from the grid's
+ * numbers directly, with no array and no string per value in between (a device-day has 8,640). Times and
+ * numbers as text need no escaping. Routes send it with `ENVELOPE_CONTENT_TYPE`; the schema still documents
  * the answer.
  */
-export function envelopeJson(envelope: Envelope): string {
-  return JSON.stringify(envelope)
+export function seriesEnvelopeJson(input: {
+  sourceType: string
+  grid: SeriesGrid
+  rows: number
+  columns: readonly number[]
+  queryId: string
+  pagesConsumed: number
+  nextToken: string | null
+}): string {
+  const { grid, rows, columns } = input
+  const width = grid.measures.length
+  const formatTime = recordTimeFormatter()
+  let records = ''
+  for (let i = 0; i < rows; i++) {
+    records += `${i === 0 ? '' : ','}["${formatTime(grid.times[i]!)}"`
+    for (const j of columns) {
+      const value = grid.values[i * width + j]!
+      records += Number.isNaN(value) ? ',null' : `,"${formatValue(value)}"`
+    }
+    records += ']'
+  }
+  const rest = JSON.stringify(
+    seriesEnvelope({ ...input, columns: columns.map((j) => grid.measures[j]!), records: [] }),
+  )
+  return `{"Records":[${records}]${rest.slice(NO_RECORDS.length)}`
 }
 
 /** What a page token carries: where the next page starts and which query it belongs to. */
@@ -262,28 +265,4 @@ export function decodePageToken(token: string, fingerprint: string): PageCursor 
   }
   if (decoded[3] !== fingerprint) throw invalid('belongs to another query')
   return { before: decoded[1] as number, pages: decoded[2] as number, fingerprint }
-}
-
-/**
- * Splits a page fetched with one time more than `limitTimes`: when the store returned more distinct times
- * than asked for, the extra (oldest) time is dropped and paging continues before the oldest time kept.
- * `rows` must be ordered newest time first (the store's order).
- */
-export function splitPage<T extends { time: TimeMs }>(
-  rows: readonly T[],
-  limitTimes: number,
-): { rows: readonly T[]; nextBefore: TimeMs | undefined } {
-  let distinct = 0
-  let previous: TimeMs | undefined
-  for (let i = 0; i < rows.length; i++) {
-    const time = rows[i]!.time
-    if (time !== previous) {
-      distinct++
-      previous = time
-      if (distinct > limitTimes) {
-        return { rows: rows.slice(0, i), nextBefore: rows[i - 1]!.time }
-      }
-    }
-  }
-  return { rows, nextBefore: undefined }
 }

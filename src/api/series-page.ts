@@ -1,21 +1,18 @@
 /**
  * One page of a device's series in the seed's envelope: reads the query, fetches one time more than the
- * limit (to know whether another page exists), pivots and issues the next token. Shared by
- * `GET /sensorsdata` and `GET /predictions`.
+ * limit (to know whether another page exists) as a grid, writes the envelope and issues the next token.
+ * Shared by `GET /sensorsdata` and `GET /predictions`.
  */
 import { randomUUID } from 'node:crypto'
 import { AirlakeError } from '../core/errors.js'
-import type { SeriesPageQuery } from '../core/ports/store.js'
+import type { SeriesGrid, SeriesPageQuery } from '../core/ports/store.js'
 import type { TimeMs } from '../core/time.js'
 import {
   decodePageToken,
-  type Envelope,
   encodePageToken,
-  type LongValue,
-  pivotRows,
   queryFingerprint,
-  seriesEnvelope,
-  splitPage,
+  seriesEnvelopeJson,
+  shownColumns,
 } from './envelope.js'
 
 /** The query string, after schema validation and coercion. */
@@ -33,14 +30,15 @@ const NO_END: TimeMs = Date.UTC(2200, 0, 1)
 export const DEFAULT_LIMIT = 1000
 
 /**
- * Answers one page. `fetch` must honour `SeriesPageQuery` (newest time first). Throws PARAMETER_INVALID
- * when `to` is before `from` or the token is not this query's.
+ * Answers one page as the envelope's JSON text. `fetch` must honour `SeriesPageQuery` and answer as
+ * `ReadingStore.readingsGrid` does. Throws PARAMETER_INVALID when `to` is before `from` or the token is not
+ * this query's.
  */
 export async function seriesPage(
   kind: 'readings' | 'predictions',
   query: SeriesQuery,
-  fetch: (page: SeriesPageQuery) => Promise<LongValue[]>,
-): Promise<Envelope> {
+  fetch: (page: SeriesPageQuery) => Promise<SeriesGrid>,
+): Promise<string> {
   const from = (query.from ?? 0) * 1000
   // `to` is in whole seconds and inclusive: everything up to the end of that second.
   const to = query.to === undefined ? NO_END : query.to * 1000 + 999
@@ -55,7 +53,7 @@ export async function seriesPage(
   const fingerprint = queryFingerprint({ kind, device: query.device, from, to, measures })
   const cursor = query.nextToken === undefined ? undefined : decodePageToken(query.nextToken, fingerprint)
 
-  const rows = await fetch({
+  const grid = await fetch({
     deviceId: query.device,
     from,
     to,
@@ -63,18 +61,19 @@ export async function seriesPage(
     before: cursor?.before,
     limitTimes: limit + 1,
   })
-  const page = splitPage(rows, limit)
-  const { columns, records } = pivotRows(page.rows, measures)
+  // One time more than the limit came back: there is another page, older than this one's oldest time.
+  const more = grid.times.length > limit
+  const rows = more ? limit : grid.times.length
   const pages = cursor?.pages ?? 0
-  return seriesEnvelope({
+  return seriesEnvelopeJson({
     sourceType: kind === 'readings' ? 'SensorsData' : 'Predictions',
-    columns,
-    records,
+    grid,
+    rows,
+    columns: shownColumns(grid, rows, measures !== undefined),
     queryId: randomUUID(),
     pagesConsumed: pages,
-    nextToken:
-      page.nextBefore === undefined
-        ? null
-        : encodePageToken({ before: page.nextBefore, pages: pages + 1, fingerprint }),
+    nextToken: more
+      ? encodePageToken({ before: grid.times[limit - 1]!, pages: pages + 1, fingerprint })
+      : null,
   })
 }

@@ -4,7 +4,7 @@
  * same in both stores) into domain records. Pure functions, so both adapters answer alike.
  */
 import { AirlakeError } from './errors.js'
-import type { ShadowForecast } from './ports/store.js'
+import type { SeriesGrid, SeriesPageQuery, ShadowForecast } from './ports/store.js'
 import type { TimeMs } from './time.js'
 import type { ApiKeyRecord, Device, Prediction, Reading } from './types.js'
 
@@ -45,6 +45,41 @@ export function checkTime(time: TimeMs, what: string): void {
       `${what} must be an integer epoch in milliseconds, got ${time}`,
     )
   }
+}
+
+/** What a page reads once its query is checked: the cursor folded into an inclusive upper bound. */
+export interface PageRange {
+  deviceId: string
+  from: TimeMs
+  /** Inclusive upper bound: `to`, or just before the cursor's `before`. */
+  upper: TimeMs
+  measures?: readonly string[] | undefined
+  limitTimes: number
+}
+
+/**
+ * Checks a page query (throws PARAMETER_INVALID on a time that is not whole ms or a limit below 1) and
+ * returns its range, or `undefined` when nothing can match (an empty range or an empty list of measures).
+ */
+export function pageRange(query: SeriesPageQuery): PageRange | undefined {
+  checkTime(query.from, 'from')
+  checkTime(query.to, 'to')
+  if (query.before !== undefined) checkTime(query.before, 'before')
+  if (!Number.isSafeInteger(query.limitTimes) || query.limitTimes < 1) {
+    throw new AirlakeError(
+      'PARAMETER_INVALID',
+      `limitTimes must be a positive integer, got ${query.limitTimes}`,
+    )
+  }
+  const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
+  if (upper < query.from || query.measures?.length === 0) return undefined
+  const { deviceId, from, measures, limitTimes } = query
+  return { deviceId, from, upper, measures, limitTimes }
+}
+
+/** A grid of `measures` with no rows. */
+export function emptyGrid(measures: readonly string[]): SeriesGrid {
+  return { measures: [...measures], times: new Float64Array(0), values: new Float64Array(0) }
 }
 
 export function chunks<T>(rows: readonly T[], size: number): T[][] {

@@ -21,19 +21,10 @@ import type {
   DuckDBValue,
   DuckDBVarCharVector,
 } from '@duckdb/node-api'
-import type { TimeMs } from '../../core/time.js'
+import type { SeriesGrid } from '../../core/ports/store.js'
+import type { PageRange } from '../../core/store-rows.js'
 import type { Prediction, Reading } from '../../core/types.js'
 import { ts } from './duckdb-time.js'
-
-/** What a page reads: the device, the inclusive time range, optionally some names, and how many times. */
-export interface SeriesPageRange {
-  deviceId: string
-  from: TimeMs
-  /** Inclusive upper bound, the cursor already applied. */
-  upper: TimeMs
-  measures?: readonly string[] | undefined
-  limitTimes: number
-}
 
 /** A series table: its columns after `time`, and how a result chunk becomes the port's rows. */
 export interface SeriesTable<T> {
@@ -103,7 +94,7 @@ const MAX_STATEMENTS = 32
 export async function readSeriesPage<T>(
   c: DuckDBConnection,
   table: SeriesTable<T>,
-  range: SeriesPageRange,
+  range: PageRange,
 ): Promise<T[]> {
   const params: DuckDBValue[] = [range.deviceId, ts(range.from), ts(range.upper)]
   let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
@@ -137,6 +128,48 @@ export async function readSeriesPage<T>(
   return again.done()
 }
 
+/**
+ * The newest `limitTimes` times of a device's readings of `measures`, pivoted by the engine: one row a time,
+ * one DOUBLE column a measure (`max` over the key's single value), read from the result's vectors into
+ * typed arrays. What `GET /sensorsdata` serves: no measure or source strings cross into JS, and a page of a
+ * day is 1,440 rows instead of 8,640. `c` must run nothing else meanwhile.
+ */
+export async function readReadingsGrid(
+  c: DuckDBConnection,
+  range: PageRange & { measures: readonly string[] },
+): Promise<SeriesGrid> {
+  const measures = [...range.measures]
+  const width = measures.length
+  const params: DuckDBValue[] = [range.deviceId, ts(range.from), ts(range.upper), ...measures]
+  const names = measures.map((_, j) => `$${4 + j}`)
+  const columns = names.map((name) => `max(value) FILTER (WHERE measure = ${name})`)
+  const statement = await prepared(
+    c,
+    `SELECT epoch_ms(time)::DOUBLE AS time_ms, ${columns.join(', ')} FROM readings
+     WHERE device_id = $1 AND time >= $2 AND time <= $3 AND measure IN (${names.join(', ')})
+     GROUP BY time ORDER BY time DESC LIMIT $${4 + width}`,
+  )
+  statement.bind([...params, BigInt(range.limitTimes)])
+  const result = await statement.run()
+  const times = new Float64Array(result.rowCount)
+  const values = new Float64Array(result.rowCount * width)
+  let row = 0
+  for (let k = 0; k < result.chunkCount; k++) {
+    const chunk = result.getChunk(k)
+    const time = chunk.getColumnVector(0) as DuckDBDoubleVector
+    const count = chunk.rowCount
+    for (let i = 0; i < count; i++) times[row + i] = time.getItem(i)!
+    for (let j = 0; j < width; j++) {
+      const column = chunk.getColumnVector(j + 1) as DuckDBDoubleVector
+      for (let i = 0, at = row * width + j; i < count; i++, at += width) {
+        values[at] = column.getItem(i) ?? Number.NaN
+      }
+    }
+    row += count
+  }
+  return { measures, times, values }
+}
+
 /** Collects rows, newest time first, until a time past the page's `limitTimes` arrives. */
 class PageCut<T> {
   /** Whether a time past the page's last was reached (so the page's last time is whole). */
@@ -149,7 +182,7 @@ class PageCut<T> {
 
   constructor(
     private readonly table: SeriesTable<T>,
-    private readonly range: SeriesPageRange,
+    private readonly range: PageRange,
   ) {}
 
   /** Takes the chunk's rows; false once the page is complete. */

@@ -20,6 +20,7 @@ import type {
   RunRecord,
   RunStatus,
   SelectionEvent,
+  SeriesGrid,
   SeriesPageQuery,
   ShadowForecast,
   Store,
@@ -30,11 +31,13 @@ import {
   checkTime,
   chunks,
   compareShadow,
+  emptyGrid,
   lastPerKey,
   lastPerSeriesKey,
   limitOf,
   optionalNumber,
   optionalString,
+  pageRange,
   placeholders,
   type Row,
   toDevice,
@@ -56,7 +59,13 @@ import { type TableSpec, TableWriter, TEXT_BOUND_ROWS } from './duckdb-append.js
 import { Checkpointer } from './duckdb-checkpoints.js'
 import { type CompactionOptions, type CompactionReport, Compactor } from './duckdb-compaction.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
-import { predictionsTable, readingsTable, readSeriesPage, type SeriesTable } from './duckdb-series.js'
+import {
+  predictionsTable,
+  readingsTable,
+  readReadingsGrid,
+  readSeriesPage,
+  type SeriesTable,
+} from './duckdb-series.js'
 import { FLUSH_CHUNK, FLUSH_INTERVAL_MS, Summaries } from './duckdb-summaries.js'
 import { ts } from './duckdb-time.js'
 import { transaction } from './duckdb-transaction.js'
@@ -292,6 +301,13 @@ export class DuckdbStore implements Store {
 
   async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
     return this.seriesPage(readingsTable, query)
+  }
+
+  async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
+    const measures = query.measures ?? this.summaries.measures(query.deviceId)
+    const range = pageRange({ ...query, measures })
+    if (range === undefined) return emptyGrid(measures)
+    return this.readPage('readings', (c) => readReadingsGrid(c, { ...range, measures }))
   }
 
   async readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]> {
@@ -882,34 +898,21 @@ export class DuckdbStore implements Store {
   }
 
   private async seriesPage<T>(table: SeriesTable<T>, query: SeriesPageQuery): Promise<T[]> {
-    checkTime(query.from, 'from')
-    checkTime(query.to, 'to')
-    if (query.before !== undefined) checkTime(query.before, 'before')
-    if (!Number.isSafeInteger(query.limitTimes) || query.limitTimes < 1) {
-      throw new AirlakeError(
-        'PARAMETER_INVALID',
-        `limitTimes must be a positive integer, got ${query.limitTimes}`,
-      )
-    }
-    const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
-    if (upper < query.from || query.measures?.length === 0) return []
+    const range = pageRange(query)
+    if (range === undefined) return []
+    // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
+    return this.readPage(table.table, (c) => readSeriesPage(c, table, range))
+  }
+
+  private async readPage<T>(table: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     this.assertOpen()
     try {
-      // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
-      return await this.readers.use((c) =>
-        readSeriesPage(c, table, {
-          deviceId: query.deviceId,
-          from: query.from,
-          upper,
-          measures: query.measures,
-          limitTimes: query.limitTimes,
-        }),
-      )
+      return await this.readers.use(work)
     } catch (error) {
       throw wrapError(
         error,
         'STORE_UNAVAILABLE',
-        `DuckDB store ${this.path}: reading a page of ${table.table} failed`,
+        `DuckDB store ${this.path}: reading a page of ${table} failed`,
       )
     }
   }

@@ -68,7 +68,7 @@ export class Summaries {
         value: Number(value),
         source: String(source),
       }
-      summaries.latest.set(seriesKey(reading), reading)
+      summaries.latest.set(summaries.keyOf(reading), reading)
     }
     const devices = await c.runAndReadAll(
       `SELECT id, source, epoch_ms(first_seen)::DOUBLE, epoch_ms(last_seen)::DOUBLE FROM devices
@@ -133,11 +133,16 @@ export class Summaries {
     )
   }
 
-  /** The measures with a reading (of one device, or of any), sorted. */
+  /**
+   * The measures with a reading (of one device, or of any), sorted. One device's are looked up by its own
+   * keys (every page of `GET /sensorsdata` asks), not by a pass over the fleet's series.
+   */
   measures(deviceId?: string): string[] {
     const names = new Set<string>()
-    for (const r of this.latest.values())
-      if (deviceId === undefined || r.deviceId === deviceId) names.add(r.measure)
+    if (deviceId === undefined) for (const r of this.latest.values()) names.add(r.measure)
+    else {
+      for (const [measure, key] of this.keys.get(deviceId) ?? []) if (this.latest.has(key)) names.add(measure)
+    }
     return [...names].sort(compare)
   }
 
@@ -213,7 +218,7 @@ export class Summaries {
     } catch (error) {
       await c.run('ROLLBACK').catch(() => undefined)
       // Still to write: mark them again (newer changes may have joined them meanwhile).
-      for (const r of latest) this.dirtyLatest.add(seriesKey(r))
+      for (const r of latest) this.dirtyLatest.add(this.keyOf(r))
       for (const d of devices) this.dirtyDevices.add(d.id)
       throw error
     }

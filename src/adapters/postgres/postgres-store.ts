@@ -18,6 +18,7 @@ import type {
   RunRecord,
   RunStatus,
   SelectionEvent,
+  SeriesGrid,
   SeriesPageQuery,
   ShadowForecast,
   Store,
@@ -29,11 +30,13 @@ import {
   chunks,
   compareShadow,
   deviceSpans,
+  emptyGrid,
   lastPerKey,
   lastPerSeriesKey,
   limitOf,
   optionalNumber,
   optionalString,
+  pageRange,
   placeholders,
   type Row,
   toDevice,
@@ -300,6 +303,31 @@ export class PostgresStore implements Store {
   async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
     const rows = await this.seriesPage('readings', 'measure', 'source', query)
     return rows.map(toReading)
+  }
+
+  async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
+    const measures = query.measures ?? (await this.listMeasures(query.deviceId))
+    const range = pageRange({ ...query, measures })
+    if (range === undefined) return emptyGrid(measures)
+    // Pivoted here: the key's index is walked backwards on (device, time) and grouped as it goes, so the
+    // page stops at its last time; a day comes back as 1,440 rows of numbers instead of 8,640 of text.
+    const names = measures.map((_, j) => `$${4 + j}`)
+    const rows = (await this.arrays(
+      'reading a page of readings',
+      `SELECT (extract(epoch from time) * 1000)::float8,
+         ${names.map((name) => `max(value) FILTER (WHERE measure = ${name})`).join(', ')}
+       FROM readings WHERE device_id = $1 AND time >= $2 AND time <= $3 AND measure IN (${names.join(', ')})
+       GROUP BY time ORDER BY time DESC LIMIT ${range.limitTimes}`,
+      [query.deviceId, date(range.from), date(range.upper), ...measures],
+    )) as Array<Array<number | null>>
+    const width = measures.length
+    const times = new Float64Array(rows.length)
+    const values = new Float64Array(rows.length * width)
+    rows.forEach((row, i) => {
+      times[i] = row[0]!
+      for (let j = 0; j < width; j++) values[i * width + j] = row[j + 1] ?? Number.NaN
+    })
+    return { measures: [...measures], times, values }
   }
 
   async readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]> {
@@ -875,21 +903,12 @@ export class PostgresStore implements Store {
     extraColumns: string,
     query: SeriesPageQuery,
   ): Promise<Row[]> {
-    checkTime(query.from, 'from')
-    checkTime(query.to, 'to')
-    if (query.before !== undefined) checkTime(query.before, 'before')
-    if (!Number.isSafeInteger(query.limitTimes) || query.limitTimes < 1) {
-      throw new AirlakeError(
-        'PARAMETER_INVALID',
-        `limitTimes must be a positive integer, got ${query.limitTimes}`,
-      )
-    }
-    const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
-    if (upper < query.from || query.measures?.length === 0) return []
-    const params: unknown[] = [query.deviceId, date(query.from), date(upper)]
+    const range = pageRange(query)
+    if (range === undefined) return []
+    const params: unknown[] = [range.deviceId, date(range.from), date(range.upper)]
     let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
-    if (query.measures !== undefined) {
-      params.push([...query.measures])
+    if (range.measures !== undefined) {
+      params.push([...range.measures])
       filter += ` AND ${nameColumn} = ANY($4::text[])`
     }
     return this.rows(
@@ -897,7 +916,7 @@ export class PostgresStore implements Store {
       `SELECT ${ms('time')}, device_id, ${nameColumn}, value, ${extraColumns} FROM ${table}
        WHERE ${filter} AND time >= (
          SELECT min(time) FROM (
-           SELECT DISTINCT time FROM ${table} WHERE ${filter} ORDER BY time DESC LIMIT ${query.limitTimes}) AS page)
+           SELECT DISTINCT time FROM ${table} WHERE ${filter} ORDER BY time DESC LIMIT ${range.limitTimes}) AS page)
        ORDER BY ${table}.time DESC, ${nameColumn}`,
       params,
     )
@@ -934,9 +953,18 @@ export class PostgresStore implements Store {
   }
 
   private async run(what: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    return this.using(what, (c) => c.query(sql, params))
+  }
+
+  /** Rows as arrays of column values (no object per row). */
+  private async arrays(what: string, sql: string, params: unknown[] = []): Promise<unknown[][]> {
+    return (await this.using(what, (c) => c.query({ text: sql, values: params, rowMode: 'array' }))).rows
+  }
+
+  private async using<T>(what: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect()
     try {
-      return await client.query(sql, params)
+      return await work(client)
     } catch (error) {
       throw this.wrap(error, what)
     } finally {

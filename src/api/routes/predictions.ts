@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
-import { ENVELOPE_CONTENT_TYPE, envelopeJson } from '../envelope.js'
+import { ENVELOPE_CONTENT_TYPE, gridOf } from '../envelope.js'
 import { commonErrorResponses, envelopeSchema, seriesQuerySchema } from '../schemas.js'
 import { type SeriesQuery, seriesPage } from '../series-page.js'
 
@@ -24,10 +24,11 @@ export async function predictionsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     async (request, reply) => {
       const envelope = await seriesPage('predictions', request.query as SeriesQuery, async (page) => {
         const rows = await deps.store.predictionsPage(page)
-        return rows.map((row) => ({ time: row.time, measure: row.measureName, value: row.value }))
+        const long = rows.map((row) => ({ time: row.time, measure: row.measureName, value: row.value }))
+        return gridOf(long, page.measures)
       })
-      // Sent as text, the same bytes the response schema would write, sooner (see envelopeJson).
-      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelopeJson(envelope))
+      // Sent as text, the same bytes the response schema would write, sooner (see seriesEnvelopeJson).
+      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelope)
     },
   )
 }

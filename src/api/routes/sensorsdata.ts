@@ -11,7 +11,7 @@ import { AirlakeError } from '../../core/errors.js'
 import { readingsFromPayload, readingsFromVendor } from '../../core/readings.js'
 import { type IngestRecord, type IngestReport, ingestRecords } from '../../pipeline/ingest.js'
 import type { ApiDeps } from '../deps.js'
-import { ENVELOPE_CONTENT_TYPE, type Envelope, envelopeJson, SOURCE_NAME } from '../envelope.js'
+import { ENVELOPE_CONTENT_TYPE, type Envelope, SOURCE_NAME } from '../envelope.js'
 import { describeValidation } from '../error-reply.js'
 import { batchItems, parseJsonDocument } from '../json-items.js'
 import {
@@ -228,10 +228,10 @@ export async function sensorsdataRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     },
     async (request, reply) => {
       const envelope = await seriesPage('readings', request.query as SeriesQuery, (page) =>
-        deps.store.readingsPage(page),
+        deps.store.readingsGrid(page),
       )
-      // Sent as text, the same bytes the response schema would write, sooner (see envelopeJson).
-      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelopeJson(envelope))
+      // Sent as text, the same bytes the response schema would write, sooner (see seriesEnvelopeJson).
+      return reply.type(ENVELOPE_CONTENT_TYPE).send(envelope)
     },
   )
 

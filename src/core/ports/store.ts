@@ -30,11 +30,28 @@ export interface SeriesPageQuery {
   limitTimes: number
 }
 
+/**
+ * A page of a device's readings pivoted by time, newest first: row `i` is the time `times[i]`, and
+ * `values[i * measures.length + j]` its value of `measures[j]`, NaN where that measure has no reading then
+ * (stored values are finite, so NaN only ever means absent). Every row has at least one value.
+ */
+export interface SeriesGrid {
+  measures: string[]
+  times: Float64Array
+  values: Float64Array
+}
+
 export interface ReadingStore {
   /** Upserts rows on (deviceId, measure, time), last write wins; updates `devices` (first/last seen). */
   writeReadings(rows: readonly Reading[]): Promise<WriteReport>
   /** Rows of the newest `limitTimes` distinct times of the query, ordered time desc then measure asc. */
   readingsPage(query: SeriesPageQuery): Promise<Reading[]>
+  /**
+   * The same page pivoted (what `GET /sensorsdata` serves): the newest `limitTimes` times of the query,
+   * columns the asked measures in the asked order, else every measure of the device, sorted (a column may
+   * have no value on this page).
+   */
+  readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid>
   /** One measure of one device in [from, to], oldest first (for windows and training). */
   readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]>
   /** The newest reading of every (device, measure). */
