@@ -111,7 +111,9 @@ describe('seriesEnvelopeJson', () => {
     const rows = Array.from({ length: 500 }, (_, i) => ({
       time: t0 - Math.floor(i / 3) * 60_123,
       measure: names[Math.floor(random() * names.length)]!,
-      value: [0, -0, 1e21, 1e-7, -3.5, 25.2, random() * 1e6 - 5e5, 2 ** 53 + 2][Math.floor(random() * 8)]!,
+      value: [0, -0, 1e21, 1e-7, -3.5, 25.2, random() * 1e6 - 5e5, 2 ** 53 + 2, -1.2345678901234567e-6][
+        Math.floor(random() * 9)
+      ]!,
     }))
     const grid = gridOf(rows)
     const served = grid.times.length - 3
