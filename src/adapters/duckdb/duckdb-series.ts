@@ -17,6 +17,7 @@ import type {
   DuckDBConnection,
   DuckDBDataChunk,
   DuckDBDoubleVector,
+  DuckDBIntegerVector,
   DuckDBPreparedStatement,
   DuckDBValue,
   DuckDBVarCharVector,
@@ -129,10 +130,13 @@ export async function readSeriesPage<T>(
 }
 
 /**
- * The newest `limitTimes` times of a device's readings of `measures`, pivoted by the engine: one row a time,
- * one DOUBLE column a measure (`max` over the key's single value), read from the result's vectors into
- * typed arrays. What `GET /sensorsdata` serves: no measure or source strings cross into JS, and a page of a
- * day is 1,440 rows instead of 8,640. `c` must run nothing else meanwhile.
+ * The newest `limitTimes` times of a device's readings of `measures` as a grid. The engine sends numbers
+ * only: each reading as its time, its measure's column (a `CASE` on the asked names) and its value, newest
+ * first, and they are written straight into typed arrays. What `GET /sensorsdata` serves: no measure or
+ * source strings cross into JS. The key allows a time at most one row per measure, so the first
+ * `limitTimes × measures` rows hold every row of the page's times (the rest, of older times, is dropped
+ * here). Grouping by time in SQL instead (`max(value) FILTER …`) cost the engine more than this loop.
+ * `c` must run nothing else meanwhile.
  */
 export async function readReadingsGrid(
   c: DuckDBConnection,
@@ -140,34 +144,42 @@ export async function readReadingsGrid(
 ): Promise<SeriesGrid> {
   const measures = [...range.measures]
   const width = measures.length
-  const params: DuckDBValue[] = [range.deviceId, ts(range.from), ts(range.upper), ...measures]
   const names = measures.map((_, j) => `$${4 + j}`)
-  const columns = names.map((name) => `max(value) FILTER (WHERE measure = ${name})`)
   const statement = await prepared(
     c,
-    `SELECT epoch_ms(time)::DOUBLE AS time_ms, ${columns.join(', ')} FROM readings
-     WHERE device_id = $1 AND time >= $2 AND time <= $3 AND measure IN (${names.join(', ')})
-     GROUP BY time ORDER BY time DESC LIMIT $${4 + width}`,
+    `SELECT epoch_ms(time)::DOUBLE AS time_ms, CASE measure ${names.map((name, j) => `WHEN ${name} THEN ${j}`).join(' ')} END::INTEGER AS k, value
+     FROM readings WHERE device_id = $1 AND time >= $2 AND time <= $3 AND measure IN (${names.join(', ')})
+     ORDER BY time DESC LIMIT $${4 + width}`,
   )
-  statement.bind([...params, BigInt(range.limitTimes)])
+  statement.bind([
+    range.deviceId,
+    ts(range.from),
+    ts(range.upper),
+    ...measures,
+    BigInt(Math.min(range.limitTimes * width, Number.MAX_SAFE_INTEGER)),
+  ])
   const result = await statement.run()
-  const times = new Float64Array(result.rowCount)
-  const values = new Float64Array(result.rowCount * width)
-  let row = 0
-  for (let k = 0; k < result.chunkCount; k++) {
+  const most = Math.min(range.limitTimes, result.rowCount)
+  const times = new Float64Array(most)
+  const values = new Float64Array(most * width).fill(Number.NaN)
+  let row = -1
+  let time = Number.NaN
+  read: for (let k = 0; k < result.chunkCount; k++) {
     const chunk = result.getChunk(k)
-    const time = chunk.getColumnVector(0) as DuckDBDoubleVector
-    const count = chunk.rowCount
-    for (let i = 0; i < count; i++) times[row + i] = time.getItem(i)!
-    for (let j = 0; j < width; j++) {
-      const column = chunk.getColumnVector(j + 1) as DuckDBDoubleVector
-      for (let i = 0, at = row * width + j; i < count; i++, at += width) {
-        values[at] = column.getItem(i) ?? Number.NaN
+    const timeOf = chunk.getColumnVector(0) as DuckDBDoubleVector
+    const columnOf = chunk.getColumnVector(1) as DuckDBIntegerVector
+    const valueOf = chunk.getColumnVector(2) as DuckDBDoubleVector
+    for (let i = 0, count = chunk.rowCount; i < count; i++) {
+      const at = timeOf.getItem(i)!
+      if (at !== time) {
+        if (++row === most) break read
+        times[row] = time = at
       }
+      values[row * width + columnOf.getItem(i)!] = valueOf.getItem(i)!
     }
-    row += count
   }
-  return { measures, times, values }
+  const rows = Math.min(row + 1, most)
+  return { measures, times: times.subarray(0, rows), values: values.subarray(0, rows * width) }
 }
 
 /** Collects rows, newest time first, until a time past the page's `limitTimes` arrives. */
