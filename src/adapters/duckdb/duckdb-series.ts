@@ -166,16 +166,16 @@ export async function readReadingsGrid(
   let time = Number.NaN
   read: for (let k = 0; k < result.chunkCount; k++) {
     const chunk = result.getChunk(k)
-    const timeOf = chunk.getColumnVector(0) as DuckDBDoubleVector
-    const columnOf = chunk.getColumnVector(1) as DuckDBIntegerVector
-    const valueOf = chunk.getColumnVector(2) as DuckDBDoubleVector
+    const timeColumn = chunk.getColumnVector(0) as DuckDBDoubleVector
+    const measureColumn = chunk.getColumnVector(1) as DuckDBIntegerVector
+    const valueColumn = chunk.getColumnVector(2) as DuckDBDoubleVector
     for (let i = 0, count = chunk.rowCount; i < count; i++) {
-      const at = timeOf.getItem(i)!
+      const at = timeColumn.getItem(i)!
       if (at !== time) {
         if (++row === most) break read
         times[row] = time = at
       }
-      values[row * width + columnOf.getItem(i)!] = valueOf.getItem(i)!
+      values[row * width + measureColumn.getItem(i)!] = valueColumn.getItem(i)!
     }
   }
   const rows = Math.min(row + 1, most)
