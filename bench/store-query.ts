@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { DuckDBInstance, timestampValue } from '@duckdb/node-api'
 import pg from 'pg'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
+import { rebuildSummaries } from '../src/adapters/duckdb/duckdb-summaries.js'
 import { PostgresStore } from '../src/adapters/postgres/postgres-store.js'
 import type { SeriesPageQuery } from '../src/core/ports/store.js'
 import { reachable } from '../test/support/services.js'
@@ -48,7 +49,7 @@ export async function seedDuckdb(path: string, plan: SeedPlan): Promise<number> 
   const instance = await DuckDBInstance.create(path)
   const connection = await instance.connect()
   try {
-    await connection.run(SUMMARIES_SQL.duckdb)
+    await rebuildSummaries(connection)
   } finally {
     connection.closeSync()
     instance.closeSync()
@@ -68,7 +69,7 @@ export async function seedPostgres(url: string, schema: string, plan: SeedPlan):
   const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` })
   await client.connect()
   try {
-    await client.query(SUMMARIES_SQL.postgres)
+    await client.query(POSTGRES_SUMMARIES_SQL)
   } finally {
     await client.end()
   }
@@ -76,21 +77,15 @@ export async function seedPostgres(url: string, schema: string, plan: SeedPlan):
 }
 
 /**
- * What the stores keep beside the readings they write (each series' latest reading, each device's first and
- * last time; `GET /sensorsdata` reads a device's measures there), made once after the bulk loads bypassed them.
+ * What PostgreSQL keeps beside the readings it writes (each series' latest reading, each device's first and
+ * last time; `GET /sensorsdata` reads a device's measures there), made once after the bulk load bypassed it.
+ * The embedded store's is `rebuildSummaries`, its own recovery after a crash.
  */
-const SUMMARIES_SQL = {
-  duckdb: `INSERT INTO latest_readings
-    SELECT device_id, measure, max(time), arg_max(value, time), arg_max(source, time) FROM readings
-    GROUP BY device_id, measure;
-    INSERT INTO devices (id, source, first_seen, last_seen)
-    SELECT device_id, arg_min(source, time), min(time), max(time) FROM readings GROUP BY device_id`,
-  postgres: `INSERT INTO latest_readings (device_id, measure, time, value, source)
+const POSTGRES_SUMMARIES_SQL = `INSERT INTO latest_readings (device_id, measure, time, value, source)
     SELECT DISTINCT ON (device_id, measure) device_id, measure, time, value, source FROM readings
     ORDER BY device_id, measure, time DESC;
     INSERT INTO devices (id, source, first_seen, last_seen)
-    SELECT device_id, min(source), min(time), max(time) FROM readings GROUP BY device_id`,
-}
+    SELECT device_id, min(source), min(time), max(time) FROM readings GROUP BY device_id`
 
 /** `count` random device-day page queries over a seeded store (seeded randomness: the same in every run). */
 export function deviceDayQueries(plan: SeedPlan, count: number): SeriesPageQuery[] {

@@ -1,6 +1,7 @@
 /**
  * The seed's answer envelope `{"Records","Metadata","ExecutionInfo"}` (reference/indoor-sensors-api.md),
- * the pivot of long rows into one column per measure, and the opaque page token. Pure: no I/O.
+ * pages of a device's series written from grids (one column per measure), and the opaque page token. Pure:
+ * no I/O.
  *
  * Records are arrays of strings, as the reference shows (`["2023-02-07 11:29:00.000000000","25.2",…]`)
  * and as the original system's store (Timestream) returned every scalar: a client written against the
@@ -100,8 +101,8 @@ export function shownColumns(grid: SeriesGrid, rows: number, asked: boolean): nu
     for (let at = j; at < rows * width; at += width) if (!Number.isNaN(grid.values[at])) return true
     return false
   })
-  const order = orderMeasures(present.map((j) => grid.measures[j]!))
-  return present.sort((a, b) => order.indexOf(grid.measures[a]!) - order.indexOf(grid.measures[b]!))
+  const column = new Map(present.map((j) => [grid.measures[j]!, j]))
+  return orderMeasures(column.keys()).map((measure) => column.get(measure)!)
 }
 
 const DAY_MS = 86_400_000
@@ -170,7 +171,7 @@ const NO_RECORDS = '{"Records":[]'
  * The envelope of a grid's first `rows` rows and its `columns` (indexes into `grid.measures`) as JSON text:
  * byte for byte `JSON.stringify(seriesEnvelope(…))` of the same records, which is what the routes' response
  * schema (`envelopeSchema`, written by fast-json-stringify) makes of them, but written from the grid's
- * numbers directly, with no array and no string per value in between (a device-day has 8,640). Times and
+ * numbers directly, with no record arrays in between (a device-day has 1,440 of 7 values). Times and
  * numbers as text need no escaping. Routes send it with `ENVELOPE_CONTENT_TYPE`; the schema still documents
  * the answer.
  */

@@ -56,7 +56,7 @@ export class Summaries {
     const marker = await c.runAndReadAll('SELECT value FROM state WHERE key = $1', [MARKER])
     const state = marker.getRows()[0]?.[0]
     // No marker: a store written before summaries were kept in memory, maintained in every transaction.
-    if (state !== undefined && state !== CLEAN) await rebuild(c)
+    if (state !== undefined && state !== CLEAN) await rebuildSummaries(c)
     const latest = await c.runAndReadAll(
       'SELECT device_id, measure, epoch_ms(time)::DOUBLE, value, source FROM latest_readings',
     )
@@ -231,8 +231,11 @@ export class Summaries {
   }
 }
 
-/** Recomputes both summaries from the readings (after a crash). */
-async function rebuild(c: DuckDBConnection): Promise<void> {
+/**
+ * Recomputes both summary tables from the readings: after a crash, and after readings were loaded around
+ * the store (the benchmarks' appender).
+ */
+export async function rebuildSummaries(c: DuckDBConnection): Promise<void> {
   await c.run('BEGIN TRANSACTION')
   try {
     await c.run(
