@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { TableWriter, TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
-import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
+import { DuckdbStore, MERGED_ROWS } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
 import type { Prediction, Reading } from '../src/core/types.js'
 import { storeContract } from './store.contract.js'
@@ -179,7 +179,7 @@ describe('DuckDB store', () => {
         return write.call(this, rows)
       }
       try {
-        const big = TEXT_BOUND_ROWS + 10
+        const big = MERGED_ROWS + 10
         // Two small calls merge; each large one goes alone; the last large call rewrites the first's rows.
         await Promise.all([
           store.writeReadings(minutes(3, 0)),
@@ -192,8 +192,8 @@ describe('DuckDB store', () => {
         TableWriter.prototype.write = write
       }
       const series = await store.readingSeries('dev', 'iaq', JAN_1, JAN_1 + 10_000 * 60_000)
-      assert.equal(series.length, TEXT_BOUND_ROWS + 15)
-      assert.deepEqual([series[0]?.value, series.at(-1)?.value], [5000, 5000 + TEXT_BOUND_ROWS + 14])
+      assert.equal(series.length, MERGED_ROWS + 15)
+      assert.deepEqual([series[0]?.value, series.at(-1)?.value], [5000, 5000 + MERGED_ROWS + 14])
     })
   })
 
@@ -205,7 +205,7 @@ describe('DuckDB store', () => {
       await store.writeReadings(rows(10, 1000)) // texts, all stored already
       await store.writeReadings(rows(TEXT_BOUND_ROWS + 200, 2000)) // appender, some new
       await store.writeReadings(rows(TEXT_BOUND_ROWS + 300, 3000).slice(TEXT_BOUND_ROWS + 150)) // texts, some new
-      const series = await store.readingSeries('dev', 'iaq', at, at + 10_000 * 60_000)
+      const series = await store.readingSeries('dev', 'iaq', at, at + (TEXT_BOUND_ROWS + 300) * 60_000)
       assert.equal(series.length, TEXT_BOUND_ROWS + 300)
       assert.deepEqual(
         [series[0]?.value, series[TEXT_BOUND_ROWS + 149]?.value, series.at(-1)?.value],

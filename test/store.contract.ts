@@ -287,6 +287,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const unknown = await store.readingsGrid({ ...none, deviceId: 'nobody', from: at(0) })
         assert.deepEqual([unknown.measures, unknown.times.length], [[], 0])
         await assert.rejects(store.readingsGrid({ ...none, limitTimes: 0 }), /limitTimes/)
+        const twice = await store.readingsGrid({ ...none, from: at(0), measures: ['co2', 'iaq', 'co2'] })
+        const once = await store.readingsGrid({ ...none, from: at(0), measures: ['co2', 'iaq'] })
+        assert.deepEqual(twice, once, 'a measure asked twice is one column')
       }))
 
     it('pages times that hold many rows whole, the same on every call', () =>

@@ -1,19 +1,20 @@
 /**
- * How the embedded store writes rows: DuckDB's appender (the engine's own bulk load) for large batches, and
- * one prepared `INSERT` bound to a text per column for small ones.
+ * How the embedded store writes rows: one prepared `INSERT` bound to a text per column, and DuckDB's appender
+ * (the engine's own bulk load) for batches past 100,000 rows.
  *
- * An appender flush costs a fixed 0.25–0.9 ms on the JavaScript thread however few its rows (and with the
- * commit's fsync when it commits), which a server writing one reading or one forecast at a time cannot
- * afford. A prepared statement runs, commits and syncs on DuckDB's threads. Its rows are bound as one text
+ * The appender runs on the JavaScript thread: a call per cell, and a flush that costs a fixed 0.25–0.9 ms
+ * however few its rows, with the commit's fsync when it commits. A prepared statement runs, commits and
+ * syncs on DuckDB's threads, so a server goes on reading requests meanwhile. Its rows are bound as one text
  * per column (numbers joined by commas, strings by a control character) that DuckDB splits back. Binding
  * them as lists made a native value per cell, and the garbage collector's pass over those values stalled
- * the JavaScript thread 7–10 ms every ~3,700 rows written.
+ * the JavaScript thread 7–10 ms every ~3,700 rows written. Past 100,000 rows the texts cost more than the
+ * appender, above all when the batch's keys are stored already (docs/decisions/002-embedded-write-path.md).
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
 import { ts } from './duckdb-time.js'
 
 /** Rows up to which a batch is written by the text-bound `INSERT`; larger ones by the appender. */
-export const TEXT_BOUND_ROWS = 512
+export const TEXT_BOUND_ROWS = 100_000
 
 /**
  * Rows up to which one append is one flush of the appender, so atomic on its own in autocommit mode
@@ -126,8 +127,8 @@ export interface TableSpec<T> {
 
 /**
  * Upserts batches of rows (unique on the key) into one table, each batch as one statement: stored whole or
- * not at all. Small batches bind each column as one text to a prepared `INSERT … SELECT unnest(string_split(…))`;
- * large ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
+ * not at all. Batches up to `TEXT_BOUND_ROWS` bind each column as one text to a prepared
+ * `INSERT … SELECT unnest(string_split(…))`; larger ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
  * is already stored that insert fails having stored nothing, and the batch is upserted instead.
  *
  * Bound to the connection it was prepared on (a write lane's), which must run one write at a time.

@@ -31,6 +31,7 @@ import {
   checkTime,
   chunks,
   compareShadow,
+  distinctMeasures,
   emptyGrid,
   lastPerKey,
   lastPerSeriesKey,
@@ -55,7 +56,7 @@ import type {
   StoredRejection,
   WriteReport,
 } from '../../core/types.js'
-import { type TableSpec, TableWriter, TEXT_BOUND_ROWS } from './duckdb-append.js'
+import { type TableSpec, TableWriter } from './duckdb-append.js'
 import { Checkpointer } from './duckdb-checkpoints.js'
 import { type CompactionOptions, type CompactionReport, Compactor } from './duckdb-compaction.js'
 import { duckdbMigrations } from './duckdb-migrations.js'
@@ -74,7 +75,11 @@ import { transaction } from './duckdb-transaction.js'
 const READ_CONNECTIONS = 2
 /** Rows per multi-row INSERT for the small tables (rejections, shadow forecasts, events). */
 const VALUES_CHUNK = 500
-/** Default `limit` of the newest-first listings. */
+/**
+ * Rows up to which concurrent calls are merged into one statement. Merging copies and deduplicates their rows
+ * on the JavaScript thread, which pays for itself when the statement would otherwise carry a few rows.
+ */
+export const MERGED_ROWS = 512
 
 /**
  * `Store` on DuckDB (`@duckdb/node-api`). Times are `TIMESTAMP` columns holding UTC; the port speaks epoch ms.
@@ -99,14 +104,14 @@ export class DuckdbStore implements Store {
       this.scheduleSummaries()
     },
     name: (r) => r.measure,
-    mergeUpTo: TEXT_BOUND_ROWS,
+    mergeUpTo: MERGED_ROWS,
     failed: (error) => this.failure('writing readings', error),
   })
   private readonly predictionWrites = new GroupedWrites<Prediction>({
     schedule: (work) => this.write('writing predictions', work, this.predictionLane),
     flush: (rows) => this.tables.predictions.write(rows),
     name: (r) => r.measureName,
-    mergeUpTo: TEXT_BOUND_ROWS,
+    mergeUpTo: MERGED_ROWS,
     failed: (error) => this.failure('writing predictions', error),
   })
   /** The writers of the two big tables, prepared on their lanes' connections at open. */
@@ -304,7 +309,7 @@ export class DuckdbStore implements Store {
   }
 
   async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
-    const measures = query.measures ?? this.summaries.measures(query.deviceId)
+    const measures = distinctMeasures(query.measures) ?? this.summaries.measures(query.deviceId)
     const range = pageRange({ ...query, measures })
     if (range === undefined) return emptyGrid(measures)
     return this.readPage('readings', (c) => readReadingsGrid(c, { ...range, measures }))

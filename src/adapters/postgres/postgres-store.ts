@@ -30,6 +30,7 @@ import {
   chunks,
   compareShadow,
   deviceSpans,
+  distinctMeasures,
   emptyGrid,
   lastPerKey,
   lastPerSeriesKey,
@@ -306,7 +307,7 @@ export class PostgresStore implements Store {
   }
 
   async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
-    const measures = query.measures ?? (await this.listMeasures(query.deviceId))
+    const measures = distinctMeasures(query.measures) ?? (await this.listMeasures(query.deviceId))
     const range = pageRange({ ...query, measures })
     if (range === undefined) return emptyGrid(measures)
     // Pivoted here: the key's index is walked backwards on (device, time) and grouped as it goes, so the

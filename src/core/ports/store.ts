@@ -48,8 +48,8 @@ export interface ReadingStore {
   readingsPage(query: SeriesPageQuery): Promise<Reading[]>
   /**
    * The same page pivoted (what `GET /sensorsdata` serves): the newest `limitTimes` times of the query,
-   * columns the asked measures in the asked order, else every measure of the device, sorted (a column may
-   * have no value on this page).
+   * columns the asked measures in the asked order (one column for a measure asked twice), else every measure
+   * of the device, sorted (a column may have no value on this page).
    */
   readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid>
   /** One measure of one device in [from, to], oldest first (for windows and training). */
