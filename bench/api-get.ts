@@ -9,7 +9,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { DuckdbStore } from '../src/adapters/duckdb/duckdb-store.js'
 import { type ApiFixture, openApiFixture } from '../test/api-fixture.js'
 import { reachable } from '../test/support/services.js'
@@ -54,13 +53,6 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
   try {
     const schema = String((await f.store.query('SELECT current_schema() AS schema'))[0]?.schema)
     const readings = await seedPostgres(POSTGRES_URL, schema, plan)
-    const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` })
-    await client.connect()
-    try {
-      await client.query('ANALYZE readings')
-    } finally {
-      await client.end()
-    }
     results.push(...(await measure('PostgreSQL', f, await listen(f.app), plan, count, readings)))
   } finally {
     await f.close()

@@ -209,4 +209,20 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     name: 'forecast_vs_actual view (replaces actuals_vs_forecasts)',
     statements: ['DROP VIEW IF EXISTS actuals_vs_forecasts', forecastVsActual],
   },
+  {
+    version: 6,
+    name: 'readings key carries the value (index-only page reads)',
+    statements: [
+      // A device's page is read along this key. Rows arrive time-major from the whole fleet, so one
+      // device-day's 8,640 rows lie on some 1,440 heap pages; with the value in the key's leaves the page is
+      // read from about 70 index pages instead (an index-only scan, on pages vacuum has marked all-visible).
+      // The index is rebuilt, holding the table meanwhile: about 11 s for 10 million readings here.
+      `ALTER TABLE readings DROP CONSTRAINT readings_pkey,
+        ADD CONSTRAINT readings_pkey PRIMARY KEY (device_id, time, measure) INCLUDE (value)`,
+      // Autovacuum marks pages all-visible; by default an insert-only table waits for 20% new rows, which
+      // leaves the most-read recent days to the heap. Here after 1% (and at least 10,000 rows).
+      `ALTER TABLE readings SET (autovacuum_vacuum_insert_scale_factor = 0.01,
+        autovacuum_vacuum_insert_threshold = 10000)`,
+    ],
+  },
 ]
