@@ -15,7 +15,7 @@ import {
   registerIaqModel,
   TEST_API_KEY,
 } from '../test/helpers/serving-runtime.js'
-import { listen, loadTest } from './load.js'
+import { type LoadResult, listen, loadTest } from './load.js'
 import { type BenchOptions, type BenchResult, median, quantile } from './types.js'
 
 /** Small, quick-to-fit settings per kind: the bench measures serving, not accuracy. */
@@ -139,52 +139,46 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
       const pooled = { http: [] as number[], bare: [] as number[], route: [] as number[] }
       const rate = { http: [] as number[], bare: [] as number[] }
       const cpuPerCall = { http: [] as number[], route: [] as number[] }
-      // Warm both servers (JIT, connections) by count: a fast client would finish a timed warm-up in no calls.
-      for (const [target, url] of [
-        [port, path],
-        [route.port, '/invocations'],
-      ] as const) {
-        await loadTest({
+      // `requests` single-window calls to `target`, one at a time.
+      const singles = (target: number, url: string, requests: number): Promise<LoadResult> =>
+        loadTest({
           port: target,
           method: 'POST',
           paths: [url],
           bodies: singleBodies,
           headers,
           concurrency: 1,
-          requests: 300,
+          requests,
         })
-      }
+      // Warm both servers (JIT, connections) by count: a fast client would finish a timed warm-up in no calls.
+      await singles(port, path, 300)
+      await singles(route.port, '/invocations', 300)
       const started = performance.now()
       for (let r = 0; r < repeats; r++) {
         process.stderr.write(
           `  ${kind}: repeat ${r + 1} of ${repeats} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
         )
-        // Alternate bare and HTTP in each repeat so both see the same machine load.
+        // Alternate bare and HTTP in each repeat so both see the same machine load, and take the two HTTP
+        // servers in turns: whichever runs right after the bare loop meets the garbage that loop left.
         const bareLatencies = await barePredict(bare, windows, calls)
-        let cpu = process.cpuUsage()
-        const http = await loadTest({
-          port,
-          method: 'POST',
-          paths: [path],
-          bodies: singleBodies,
-          headers,
-          concurrency: 1,
-          requests: calls,
-        })
+        // The timed calls to `target`, the server's CPU per call kept in `cpuInto`.
+        const single = async (target: number, url: string, cpuInto: number[]): Promise<LoadResult> => {
+          const cpu = process.cpuUsage()
+          const result = await singles(target, url, calls)
+          cpuInto.push(cpuMicros(process.cpuUsage(cpu)) / calls)
+          return result
+        }
+        let http: LoadResult
+        let floor: LoadResult
+        if (r % 2 === 0) {
+          http = await single(port, path, cpuPerCall.http)
+          floor = await single(route.port, '/invocations', cpuPerCall.route)
+        } else {
+          floor = await single(route.port, '/invocations', cpuPerCall.route)
+          http = await single(port, path, cpuPerCall.http)
+        }
         if (Object.keys(http.statuses).some((status) => status !== '200'))
           throw new Error(`${kind}: answers ${JSON.stringify(http.statuses)}`)
-        cpuPerCall.http.push(cpuMicros(process.cpuUsage(cpu)) / calls)
-        cpu = process.cpuUsage()
-        const floor = await loadTest({
-          port: route.port,
-          method: 'POST',
-          paths: ['/invocations'],
-          bodies: singleBodies,
-          headers,
-          concurrency: 1,
-          requests: calls,
-        })
-        cpuPerCall.route.push(cpuMicros(process.cpuUsage(cpu)) / calls)
         pooled.route.push(...floor.latenciesMs)
         pooled.bare.push(...bareLatencies)
         pooled.http.push(...http.latenciesMs)

@@ -78,6 +78,52 @@ if (skip) {
       }
     })
 
+    it('reads a page of readings from the key alone once the table is vacuumed', async () => {
+      const schema = freshSchema()
+      const store = await PostgresStore.open(POSTGRES_URL, { schema, poolSize: 2 })
+      // The exact statement the store sends for the pivoted page, caught on its way to the server.
+      const query = pg.Client.prototype.query
+      let page: { text: string; values: unknown[] } | undefined
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const config = args[0] as { text?: string; values?: unknown[] }
+        if (config?.text?.includes('FILTER (WHERE measure'))
+          page = { text: config.text, values: config.values ?? [] }
+        return (query as (...a: unknown[]) => unknown).apply(this, args)
+      } as typeof query
+      try {
+        const at = Date.UTC(2024, 0, 1)
+        await store.writeReadings(
+          ['a', 'b'].flatMap((deviceId) =>
+            Array.from({ length: 200 }, (_, m) => ({
+              time: at + Math.floor(m / 2) * 60_000,
+              deviceId,
+              measure: m % 2 === 0 ? 'iaq' : 'co2',
+              value: m,
+              source: 'http',
+            })),
+          ),
+        )
+        const grid = await store.readingsGrid({ deviceId: 'a', from: at, to: at + 3_600_000, limitTimes: 10 })
+        assert.equal(grid.times.length, 10)
+      } finally {
+        pg.Client.prototype.query = query
+        await store.close()
+      }
+      assert.ok(page, 'the store sent its pivoted page query')
+      const client = new pg.Client({ connectionString: POSTGRES_URL, options: `-c search_path=${schema}` })
+      await client.connect()
+      try {
+        await client.query('VACUUM ANALYZE readings')
+        // A table this small is cheaper to read whole: the planner is asked for its index plans only.
+        await client.query('SET enable_seqscan = off')
+        await client.query('SET enable_bitmapscan = off')
+        const plan = await client.query(`EXPLAIN (FORMAT JSON) ${page.text}`, page.values)
+        assert.match(JSON.stringify(plan.rows), /Index Only Scan/)
+      } finally {
+        await client.end()
+      }
+    })
+
     it('names host and port when PostgreSQL cannot be reached', async () => {
       await assert.rejects(
         PostgresStore.open('postgres://postgres@127.0.0.1:1/test'),

@@ -128,8 +128,9 @@ export interface TableSpec<T> {
 /**
  * Upserts batches of rows (unique on the key) into one table, each batch as one statement: stored whole or
  * not at all. Batches up to `TEXT_BOUND_ROWS` bind each column as one text to a prepared
- * `INSERT … SELECT unnest(string_split(…))`; larger ones go through the appender (`appendOrUpsert`). New rows (the usual case) are a plain insert; when a key
- * is already stored that insert fails having stored nothing, and the batch is upserted instead.
+ * `INSERT … SELECT unnest(string_split(…))`; larger ones go through the appender (`appendOrUpsert`). New rows
+ * (the usual case) are a plain insert; when a key is already stored that insert fails having stored nothing,
+ * and the batch is upserted instead.
  *
  * Bound to the connection it was prepared on (a write lane's), which must run one write at a time.
  */

@@ -311,7 +311,8 @@ export class PostgresStore implements Store {
     const range = pageRange({ ...query, measures })
     if (range === undefined) return emptyGrid(measures)
     // Pivoted here: the key's index is walked backwards on (device, time) and grouped as it goes, so the
-    // page stops at its last time; a day comes back as 1,440 rows of numbers instead of 8,640 of text.
+    // page stops at its last time; the values come from the key's leaves (migration 6), not the table. A day
+    // comes back as 1,440 rows of numbers instead of 8,640 of text.
     const names = measures.map((_, j) => `$${4 + j}`)
     const rows = (await this.arrays(
       'reading a page of readings',
