@@ -5,6 +5,7 @@ import { formatRecordTime } from '../core/time.js'
 import {
   decodePageToken,
   encodePageToken,
+  formatValue,
   gridOf,
   orderMeasures,
   queryFingerprint,
@@ -127,6 +128,27 @@ describe('seriesEnvelopeJson', () => {
     ])
     const expected = seriesEnvelope({ ...page, columns: columns.map((j) => grid.measures[j]!), records })
     assert.equal(seriesEnvelopeJson({ ...page, grid, rows: served, columns }), JSON.stringify(expected))
+  })
+})
+
+describe('formatValue', () => {
+  test('writes what String writes, for values of any number of decimals and sizes', () => {
+    let state = 11
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31
+      return state / 2 ** 31
+    }
+    const values = [0, -0, 0.01, -0.01, 0.1, 0.29, 1.005, 9.995, 99.99, 100, 1e7 - 0.01, 1e7, 1e7 + 0.01, 1e9]
+    values.push(2 ** 31, 2 ** 53, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, Number.POSITIVE_INFINITY)
+    // Large enough that doubles lie further apart than 0.01: a shorter text reads back to the same double.
+    values.push(1e15 + 0.125, -(1e15 + 0.375), 2 ** 49 + 0.75, 98_765_432_109_876.5, 123_456_789_012.34)
+    for (let i = 0; i < 200_000; i++) {
+      const decimals = Math.floor(random() * 5)
+      const size = 10 ** Math.floor(random() * 12 - 3)
+      const value = Math.round((random() - 0.3) * size * 10 ** decimals) / 10 ** decimals
+      values.push(value, value + 0.001 * random())
+    }
+    for (const value of values) assert.equal(formatValue(value), String(value), `value ${value}`)
   })
 })
 
