@@ -1,7 +1,7 @@
 /**
  * `GET /sensorsdata` for one device-day (1,440 minutes, pivoted to six measures) over real HTTP, p50/p99,
- * beside the store port's `readingsGrid` (the read the route makes) of the same device-days in the same process: on the embedded store
- * (DuckDB) and on PostgreSQL (skipped when it is not reachable). Each store holds 10 million readings
+ * beside the store port's `readingsGrid` (the read the route makes) of the same device-days in the same
+ * process: on the embedded store (DuckDB) and on PostgreSQL (skipped when it is not reachable). Each store holds 10 million readings
  * (quick: about 350,000). DuckDB is measured twice: with the days as they were written (time order, every
  * device interleaved) and after the store's compaction of closed days (duckdb-compaction.ts), its state an
  * hour after each day ends. Issue 2's target: p99 at most 15 ms.

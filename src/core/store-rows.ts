@@ -53,7 +53,7 @@ export interface PageRange {
   from: TimeMs
   /** Inclusive upper bound: `to`, or just before the cursor's `before`. */
   upper: TimeMs
-  /** The asked measures, each once, in the order first asked; all when absent. */
+  /** The asked measures; all when absent. */
   measures?: readonly string[] | undefined
   limitTimes: number
 }
@@ -74,15 +74,13 @@ export function pageRange(query: SeriesPageQuery): PageRange | undefined {
   }
   const upper = query.before === undefined ? query.to : Math.min(query.to, query.before - 1)
   if (upper < query.from || query.measures?.length === 0) return undefined
-  const { deviceId, from, limitTimes } = query
-  return { deviceId, from, upper, measures: distinctMeasures(query.measures), limitTimes }
+  const { deviceId, from, measures, limitTimes } = query
+  return { deviceId, from, upper, measures, limitTimes }
 }
 
-/** Asked measures each once, in the order first asked (a measure asked twice is one column); as given when absent. */
-export function distinctMeasures(measures: readonly string[]): string[]
-export function distinctMeasures(measures: readonly string[] | undefined): string[] | undefined
-export function distinctMeasures(measures: readonly string[] | undefined): string[] | undefined {
-  return measures && [...new Set(measures)]
+/** Asked measures each once, in the order first asked: a grid's columns (a measure asked twice is one). */
+export function distinctMeasures(measures: readonly string[]): string[] {
+  return [...new Set(measures)]
 }
 
 /** A grid of `measures` with no rows. */

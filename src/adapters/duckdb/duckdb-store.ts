@@ -309,10 +309,12 @@ export class DuckdbStore implements Store {
   }
 
   async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
-    const measures = distinctMeasures(query.measures) ?? this.summaries.measures(query.deviceId)
+    const measures = query.measures
+      ? distinctMeasures(query.measures)
+      : this.summaries.measures(query.deviceId)
     const range = pageRange({ ...query, measures })
     if (range === undefined) return emptyGrid(measures)
-    return this.readPage('readings', (c) => readReadingsGrid(c, { ...range, measures }))
+    return this.reading('reading a page of readings', (c) => readReadingsGrid(c, { ...range, measures }))
   }
 
   async readingSeries(deviceId: string, measure: string, from: TimeMs, to: TimeMs): Promise<Reading[]> {
@@ -906,20 +908,7 @@ export class DuckdbStore implements Store {
     const range = pageRange(query)
     if (range === undefined) return []
     // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
-    return this.readPage(table.table, (c) => readSeriesPage(c, table, range))
-  }
-
-  private async readPage<T>(table: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    this.assertOpen()
-    try {
-      return await this.readers.use(work)
-    } catch (error) {
-      throw wrapError(
-        error,
-        'STORE_UNAVAILABLE',
-        `DuckDB store ${this.path}: reading a page of ${table} failed`,
-      )
-    }
+    return this.reading(`reading a page of ${table.table}`, (c) => readSeriesPage(c, table, range))
   }
 
   private async models(name: string | undefined): Promise<ModelRecord[]> {

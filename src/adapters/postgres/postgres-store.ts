@@ -307,7 +307,9 @@ export class PostgresStore implements Store {
   }
 
   async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
-    const measures = distinctMeasures(query.measures) ?? (await this.listMeasures(query.deviceId))
+    const measures = query.measures
+      ? distinctMeasures(query.measures)
+      : await this.listMeasures(query.deviceId)
     const range = pageRange({ ...query, measures })
     if (range === undefined) return emptyGrid(measures)
     // Pivoted here: the key's index is walked backwards on (device, time) and grouped as it goes, so the
