@@ -58,10 +58,11 @@ class XgboostClassificationModel
     signature: ClassificationSignature,
     library: XgboostLibrary,
     booster: BoosterHandle,
+    threads: number,
     private readonly encoding: TabularEncoding,
     params: Record<string, unknown>,
   ) {
-    super(signature, library, booster, { encoding }, params)
+    super(signature, library, booster, threads, { encoding }, params)
   }
 
   async predictProba(batch: TabularBatch): Promise<Float64Array> {
@@ -147,7 +148,7 @@ export class XgboostClassificationTrainer implements ClassificationTrainer {
         library.freeBooster(booster)
         throw error
       }
-      return new XgboostClassificationModel(signature, library, booster, encoding, {
+      return new XgboostClassificationModel(signature, library, booster, nthread, encoding, {
         ...p,
         nthread,
         features: tabularFeatureNames(encoding),
@@ -180,6 +181,7 @@ export class XgboostClassificationTrainer implements ClassificationTrainer {
       artifact.signature,
       library,
       booster,
+      nthread,
       meta.encoding,
       artifact.params,
     )

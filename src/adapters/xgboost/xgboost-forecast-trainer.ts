@@ -119,10 +119,11 @@ class XgboostForecastModel extends XgboostModel<ForecastSignature> implements Fo
     signature: ForecastSignature,
     library: XgboostLibrary,
     booster: BoosterHandle,
+    threads: number,
     private readonly spec: FeatureSpec,
     params: Record<string, unknown>,
   ) {
-    super(signature, library, booster, { spec }, params)
+    super(signature, library, booster, threads, { spec }, params)
   }
 
   async predict(batch: WindowBatch): Promise<Float64Array> {
@@ -262,7 +263,7 @@ export class XgboostForecastTrainer implements ForecastTrainer {
     }
     options.onProgress?.(1, `${result.best} rounds`)
     const { features: _features, ...recorded } = p
-    return new XgboostForecastModel(signature, library, result.booster, spec, {
+    return new XgboostForecastModel(signature, library, result.booster, nthread, spec, {
       ...recorded,
       rounds: result.best,
       nthread,
@@ -289,6 +290,6 @@ export class XgboostForecastTrainer implements ForecastTrainer {
     const spec = readFeatureSpec(meta.spec, artifact.signature)
     const nthread = this.options.nthread ?? Math.min(4, availableParallelism())
     const booster = library.load(bytes, { nthread })
-    return new XgboostForecastModel(artifact.signature, library, booster, spec, artifact.params)
+    return new XgboostForecastModel(artifact.signature, library, booster, nthread, spec, artifact.params)
   }
 }

@@ -161,13 +161,18 @@ export class XgboostLibrary {
     this.call('XGBoosterCreate', cache, cache.length, out)
     const handle = out[0] as BoosterHandle
     try {
-      for (const [name, value] of Object.entries(params))
-        this.call('XGBoosterSetParam', handle, name, String(value))
+      this.setParams(handle, params)
     } catch (error) {
       this.freeBooster(handle)
       throw error
     }
     return handle
+  }
+
+  /** Sets `params` on `booster`, in order. */
+  setParams(booster: BoosterHandle, params: Record<string, string | number>): void {
+    for (const [name, value] of Object.entries(params))
+      this.call('XGBoosterSetParam', booster, name, String(value))
   }
 
   freeBooster(handle: BoosterHandle): void {
@@ -239,8 +244,7 @@ export class XgboostLibrary {
     const booster = this.booster([], {})
     try {
       this.call('XGBoosterLoadModelFromBuffer', booster, bytes, bytes.length)
-      for (const [name, value] of Object.entries(params))
-        this.call('XGBoosterSetParam', booster, name, String(value))
+      this.setParams(booster, params)
     } catch (error) {
       this.freeBooster(booster)
       throw error
