@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { TableWriter, TEXT_BOUND_ROWS } from '../src/adapters/duckdb/duckdb-append.js'
+import { duckdbMigrations } from '../src/adapters/duckdb/duckdb-migrations.js'
 import { DuckdbStore, MERGED_ROWS } from '../src/adapters/duckdb/duckdb-store.js'
 import { isAirlakeError } from '../src/core/errors.js'
 import type { Prediction, Reading } from '../src/core/types.js'
@@ -55,6 +56,111 @@ async function withStore(name: string, work: (store: DuckdbStore) => Promise<voi
 storeContract('DuckDB', () => DuckdbStore.open(join(dir, `contract-${++count}.duckdb`)))
 
 describe('DuckDB store', () => {
+  it('keeps the predictions of a store made before forecasts were stored one row each', async () => {
+    const path = join(dir, 'before-forecasts.duckdb')
+    // The store as migration 7 left it, with a few predictions.
+    const instance = await DuckDBInstance.create(path)
+    const c = await instance.connect()
+    await c.run(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)',
+    )
+    for (const migration of duckdbMigrations.filter((m) => m.version <= 7)) {
+      for (const statement of migration.statements) await c.run(statement)
+      await c.run('INSERT INTO schema_migrations VALUES ($1, $2, now()::TIMESTAMP)', [
+        migration.version,
+        migration.name,
+      ])
+    }
+    const old: Prediction[] = [
+      {
+        time: JAN_1 + 300_000,
+        deviceId: 'dev',
+        measureName: 'iaq~5',
+        value: 1.5,
+        modelVersion: 'm@1',
+        issuedAt: JAN_1,
+      },
+      {
+        time: JAN_1 + 600_000,
+        deviceId: 'dev',
+        measureName: 'iaq~10',
+        value: 2.25,
+        modelVersion: 'm@1',
+        issuedAt: JAN_1,
+      },
+      {
+        time: JAN_1 + 120_000,
+        deviceId: 'dev',
+        measureName: 'iaq',
+        value: 3,
+        modelVersion: 'm@1',
+        issuedAt: JAN_1,
+      },
+    ]
+    for (const p of old) {
+      await c.run(
+        `INSERT INTO predictions VALUES (make_timestamp($1 * 1000), $2, $3, $4, $5, make_timestamp($6 * 1000))`,
+        [p.time, p.deviceId, p.measureName, p.value, p.modelVersion, p.issuedAt],
+      )
+    }
+    c.closeSync()
+    instance.closeSync()
+
+    await withStore('before-forecasts.duckdb', async (store) => {
+      const page = () =>
+        store.predictionsPage({ deviceId: 'dev', from: JAN_1, to: JAN_1 + 3_600_000, limitTimes: 10 })
+      assert.deepEqual(await page(), [old[1], old[0], old[2]])
+      // A new forecast of the same names and times replaces them, as it would have in the old table.
+      await store.writePredictions([{ ...old[1]!, value: 9, modelVersion: 'm@2', issuedAt: JAN_1 + 1 }])
+      assert.deepEqual(await page(), [
+        { ...old[1]!, value: 9, modelVersion: 'm@2', issuedAt: JAN_1 + 1 },
+        old[0],
+        old[2],
+      ])
+      assert.equal(await store.countPredictions(), 3)
+      // The side-by-side view reads the new predictions.
+      const side = await store.query("SELECT forecast_5 FROM forecast_vs_actual WHERE device_id = 'dev'")
+      assert.equal(side.length, 2)
+    })
+  })
+
+  it('sweeps the forecast rows a later forecast wholly covers, and reads the same before and after', () =>
+    withStore('sweep.duckdb', async (store) => {
+      const forecast = (version: string, issued: number, horizons: number, value: number): Prediction[] =>
+        Array.from({ length: horizons }, (_, i) => ({
+          time: JAN_1 + (i + 1) * 60_000,
+          deviceId: 'dev',
+          measureName: `iaq~${i + 1}`,
+          value: value + i,
+          modelVersion: version,
+          issuedAt: JAN_1 + issued,
+        }))
+      // Three forecasts of the same minutes (a sensor reporting thrice within the minute), then a shorter
+      // one by another version, which covers only part of the third.
+      await store.writePredictions(forecast('m@1', 0, 15, 100))
+      await store.writePredictions(forecast('m@1', 5_000, 15, 200))
+      await store.writePredictions(forecast('m@1', 10_000, 15, 300))
+      await store.writePredictions(forecast('m@2', 15_000, 3, 400))
+      const rows = async () => Number((await store.query('SELECT count(*) AS n FROM forecasts'))[0]?.n)
+      const page = () =>
+        store.predictionsPage({ deviceId: 'dev', from: JAN_1, to: JAN_1 + 3_600_000, limitTimes: 100 })
+      const before = await page()
+      assert.equal(await rows(), 4)
+      assert.equal(await store.sweepForecasts(JAN_1), 2)
+      assert.equal(await rows(), 2)
+      assert.deepEqual(await page(), before)
+      assert.deepEqual(
+        before.slice(-3).map((p) => [p.measureName, p.value, p.modelVersion]),
+        [
+          ['iaq~3', 402, 'm@2'],
+          ['iaq~2', 401, 'm@2'],
+          ['iaq~1', 400, 'm@2'],
+        ],
+      )
+      assert.equal(before[0]?.value, 314)
+      assert.equal(await store.sweepForecasts(JAN_1), 0)
+    }))
+
   it('keeps data across reopen and applies each migration once', async () => {
     const path = join(dir, 'reopen.duckdb')
     const first = await DuckdbStore.open(path)

@@ -390,6 +390,58 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.countPredictions(), 2)
       }))
 
+    it('keeps each name and time of whole forecasts to its last write, and cuts forecasts at the retention time', () =>
+      withStore(async (store) => {
+        // As the forecaster writes them: iaq~h at base + h, issued together at the base minute.
+        const forecast = (base: number, version: string, horizons: readonly number[]): Prediction[] =>
+          horizons.map((h) => ({
+            time: at(base + h),
+            deviceId: 'dev-a',
+            measureName: `iaq~${h}`,
+            value: 100 * base + h + (version.endsWith('@2') ? 0.5 : 0),
+            modelVersion: version,
+            issuedAt: at(base),
+          }))
+        const all = Array.from({ length: 15 }, (_, i) => i + 1)
+        await store.writePredictions(forecast(0, 'iaq-ridge@1', all))
+        // A later write of two of its names and times, by another version, replaces those two only.
+        await store.writePredictions(forecast(0, 'iaq-gbdt@2', [2, 3]))
+        await store.writePredictions(forecast(1, 'iaq-ridge@1', all))
+        // Names without a horizon, or with one written unusually, come back as written.
+        const odd: Prediction[] = [
+          { ...prediction(3, 'iaq', 7), issuedAt: at(1) },
+          { ...prediction(3, 'iaq~03', 8), issuedAt: at(1) },
+        ]
+        await store.writePredictions(odd)
+        assert.equal(await store.countPredictions(), 32)
+        const page = (from: number, to: number) =>
+          store.predictionsPage({ deviceId: 'dev-a', from: at(from), to: at(to), limitTimes: 100 })
+        const expected = [
+          ...forecast(0, 'iaq-ridge@1', [1]),
+          ...forecast(1, 'iaq-ridge@1', [1]),
+          ...forecast(0, 'iaq-gbdt@2', [2]),
+          ...forecast(1, 'iaq-ridge@1', [2]),
+          odd[0]!,
+          ...forecast(0, 'iaq-gbdt@2', [3]),
+          odd[1]!,
+        ]
+        const byTimeDescName = (a: Prediction, b: Prediction) =>
+          b.time - a.time || (a.measureName < b.measureName ? -1 : a.measureName > b.measureName ? 1 : 0)
+        assert.deepEqual(await page(0, 3), expected.sort(byTimeDescName))
+        assert.equal((await page(0, 100)).length, 32)
+
+        // Retention removes what is older than the cut, also from forecasts that straddle it.
+        assert.equal(await store.deletePredictionsBefore(at(5)), 4 + 3 + 2)
+        assert.equal(await store.countPredictions(), 23)
+        assert.deepEqual(
+          await page(5, 6),
+          [...forecast(0, 'iaq-ridge@1', [5, 6]), ...forecast(1, 'iaq-ridge@1', [4, 5])].sort(byTimeDescName),
+        )
+        assert.equal(await store.deletePredictionsBefore(at(5)), 0)
+        assert.equal(await store.deletePredictionsBefore(at(17)), 23)
+        assert.equal(await store.countPredictions(), 0)
+      }))
+
     it('puts actuals and 5/10/15-minute forecasts side by side in forecast_vs_actual (the Grafana view)', () =>
       withStore(async (store) => {
         await store.writeReadings([

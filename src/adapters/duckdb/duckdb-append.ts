@@ -12,6 +12,7 @@
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
 import { ts } from './duckdb-time.js'
+import { transaction } from './duckdb-transaction.js'
 
 /** Rows up to which a batch is written by the text-bound `INSERT`; larger ones by the appender. */
 export const TEXT_BOUND_ROWS = 100_000
@@ -116,12 +117,15 @@ export type TableColumn<T> =
   | { name: string; type: 'timestamp' | 'double'; value: (row: T) => number }
   | { name: string; type: 'varchar'; value: (row: T) => string }
 
-/** A table with a primary key, as a `TableWriter` writes it. */
+/** A table as a `TableWriter` writes it. */
 export interface TableSpec<T> {
   table: string
   /** Every column, in the table's order. */
   columns: ReadonlyArray<TableColumn<T>>
-  /** The primary key's columns; the others are replaced on conflict (last write wins). */
+  /**
+   * The primary key's columns; the others are replaced on conflict (last write wins). Empty for a table
+   * without a key, which is only appended to.
+   */
   key: readonly string[]
 }
 
@@ -152,10 +156,14 @@ export class TableWriter<T> {
     await c.run(
       `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${spec.columns.map((column) => `${column.name} ${sqlType[column.type]}`).join(', ')})`,
     )
-    const onConflict = `ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${spec.columns
-      .filter((column) => !spec.key.includes(column.name))
-      .map((column) => `${column.name} = excluded.${column.name}`)
-      .join(', ')}`
+    // A table without a key has no conflict to resolve: its "upsert" is the insert.
+    const onConflict =
+      spec.key.length === 0
+        ? ''
+        : ` ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${spec.columns
+            .filter((column) => !spec.key.includes(column.name))
+            .map((column) => `${column.name} = excluded.${column.name}`)
+            .join(', ')}`
     const bound = async (strings: 'split' | 'json'): Promise<Bound> => {
       const texts = spec.columns
         .map((column, i) => {
@@ -170,16 +178,28 @@ export class TableWriter<T> {
         })
         .join(', ')
       const insert = `INSERT INTO ${spec.table} (${names}) SELECT ${texts}`
-      return { insert: await c.prepare(insert), upsert: await c.prepare(`${insert} ${onConflict}`) }
+      return { insert: await c.prepare(insert), upsert: await c.prepare(`${insert}${onConflict}`) }
     }
     return new TableWriter(c, spec, await bound('split'), await bound('json'), {
       stage,
-      upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage} ${onConflict}`,
+      upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage}${onConflict}`,
     })
   }
 
-  /** Upserts `rows`, unique on the key, as one statement. */
+  /**
+   * Upserts `rows`, unique on the key, as one statement; appends them to a table without a key, in
+   * statements of at most `TEXT_BOUND_ROWS` rows inside one transaction.
+   */
   async write(rows: readonly T[]): Promise<void> {
+    if (this.spec.key.length === 0) {
+      if (rows.length <= TEXT_BOUND_ROWS) await this.bind(rows, 'insert').run()
+      else
+        await transaction(this.connection, async () => {
+          for (let from = 0; from < rows.length; from += TEXT_BOUND_ROWS)
+            await this.bind(rows.slice(from, from + TEXT_BOUND_ROWS), 'insert').run()
+        })
+      return
+    }
     if (rows.length > TEXT_BOUND_ROWS) {
       await appendOrUpsert(this.connection, rows, this.appendRow, { table: this.spec.table, ...this.stage })
       return

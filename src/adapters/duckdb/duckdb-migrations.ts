@@ -2,6 +2,7 @@
  * The DuckDB schema as numbered migrations. A migration is never edited once released: a change is a new
  * entry at the end. Times are `TIMESTAMP` (UTC, no zone); JSON documents are `VARCHAR` holding JSON text.
  */
+import { FORECASTS_MIGRATION } from './duckdb-forecasts.js'
 
 /** One schema step, applied once inside a transaction and recorded in `schema_migrations`. */
 export interface DuckdbMigration {
@@ -221,5 +222,11 @@ export const duckdbMigrations: readonly DuckdbMigration[] = [
         compacted_at TIMESTAMP NOT NULL
       )`,
     ],
+  },
+  {
+    version: 8,
+    name: 'one row per forecast; predictions becomes a view of them',
+    // The side-by-side view is created again so that it reads the new `predictions`.
+    statements: [...FORECASTS_MIGRATION, forecastVsActual],
   },
 ]

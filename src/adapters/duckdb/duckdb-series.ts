@@ -1,7 +1,7 @@
 /**
- * One page of a device's series (readings or predictions) on DuckDB: one query, newest time first, whose
- * result is read straight from its column vectors into the port's rows and cut in JS after `limitTimes`
- * distinct times (every row of the last time kept).
+ * One page of a device's series (readings, or predictions unfolded from `forecasts` by duckdb-forecasts.ts)
+ * on DuckDB: one query, newest time first, whose result is read straight from its column vectors into the
+ * port's rows and cut in JS after `limitTimes` distinct times (every row of the last time kept).
  *
  * DuckDB finds the device's rows by scanning the time range (zone maps prune on time; the key's index is not
  * used for these filters), so that scan is the cost floor. Cutting the page in SQL instead (a materialised
@@ -90,12 +90,14 @@ const MAX_STATEMENTS = 32
 
 /**
  * Rows of the newest `limitTimes` distinct times in the range, ordered time desc then name asc (the order of
- * `SeriesPageQuery`). `c` must run nothing else meanwhile.
+ * `SeriesPageQuery`), read from the table or from `source`, a sub-query of the same columns that may use the
+ * page's parameters $1 to $3 (device, from, upper bound). `c` must run nothing else meanwhile.
  */
 export async function readSeriesPage<T>(
   c: DuckDBConnection,
   table: SeriesTable<T>,
   range: PageRange,
+  source: string = table.table,
 ): Promise<T[]> {
   const params: DuckDBValue[] = [range.deviceId, ts(range.from), ts(range.upper)]
   let filter = 'device_id = $1 AND time >= $2 AND time <= $3'
@@ -106,7 +108,7 @@ export async function readSeriesPage<T>(
     })
     filter += ` AND ${table.nameColumn} IN (${names.join(', ')})`
   }
-  const sql = `SELECT epoch_ms(time)::DOUBLE AS time_ms, ${table.columns} FROM ${table.table}
+  const sql = `SELECT epoch_ms(time)::DOUBLE AS time_ms, ${table.columns} FROM ${source}
     WHERE ${filter} ORDER BY time DESC, ${table.nameColumn}`
   // At most one row per name and time (the key), so with names given their count bounds a time's rows.
   const perTime = range.measures?.length ?? Math.max(table.rowsPerTime, widest.get(table.table) ?? 0)

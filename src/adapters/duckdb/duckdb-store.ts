@@ -2,9 +2,10 @@
  * The embedded store: one DuckDB file (or `:memory:`) holding the time series and airlake's own records.
  *
  * DuckDB allows one writing process per file. Inside it, writes go through three connections ("lanes"), each
- * in call order: predictions, the device and series summaries (with retention), and everything else; DuckDB
- * runs writes to different tables side by side. Reads use a small pool of other connections and see
- * committed writes.
+ * in call order: predictions, the device and series summaries (with retention and the sweep of covered
+ * forecasts), and everything else; DuckDB runs writes to different tables side by side. Reads use a small
+ * pool of other connections and see committed writes. Predictions are stored one row per forecast
+ * (duckdb-forecasts.ts).
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -59,17 +60,26 @@ import type {
 import { type TableSpec, TableWriter } from './duckdb-append.js'
 import { Checkpointer } from './duckdb-checkpoints.js'
 import { type CompactionOptions, type CompactionReport, Compactor } from './duckdb-compaction.js'
-import { duckdbMigrations } from './duckdb-migrations.js'
 import {
-  predictionsTable,
-  readingsTable,
-  readReadingsGrid,
-  readSeriesPage,
-  type SeriesTable,
-} from './duckdb-series.js'
+  deleteCoveredForecasts,
+  deleteForecastsBefore,
+  FORECASTS,
+  type ForecastRow,
+  forecastRows,
+  loadForecastState,
+  readPredictionsPage,
+  spanOf,
+} from './duckdb-forecasts.js'
+import { duckdbMigrations } from './duckdb-migrations.js'
+import { readingsTable, readReadingsGrid, readSeriesPage } from './duckdb-series.js'
 import { FLUSH_CHUNK, FLUSH_INTERVAL_MS, Summaries } from './duckdb-summaries.js'
 import { ts } from './duckdb-time.js'
 import { transaction } from './duckdb-transaction.js'
+
+/** How often covered forecast rows are swept, how far a sweep looks back past the previous one, and the first. */
+const SWEEP_EVERY_MS = 10 * 60_000
+const SWEEP_OVERLAP_MS = 3_600_000
+const SWEEP_FIRST_LOOKBACK_MS = 86_400_000
 
 /** How many connections serve reads (DuckDB parallelises each query over its own threads). */
 const READ_CONNECTIONS = 2
@@ -109,13 +119,18 @@ export class DuckdbStore implements Store {
   })
   private readonly predictionWrites = new GroupedWrites<Prediction>({
     schedule: (work) => this.write('writing predictions', work, this.predictionLane),
-    flush: (rows) => this.tables.predictions.write(rows),
+    flush: (rows) => this.writeForecasts(rows),
     name: (r) => r.measureName,
     mergeUpTo: MERGED_ROWS,
     failed: (error) => this.failure('writing predictions', error),
   })
   /** The writers of the two big tables, prepared on their lanes' connections at open. */
-  private tables!: { readings: TableWriter<Reading>; predictions: TableWriter<Prediction> }
+  private tables!: { readings: TableWriter<Reading>; forecasts: TableWriter<ForecastRow> }
+  /** The last write order given to a forecast row, and the longest span of a stored one (duckdb-forecasts.ts). */
+  private forecasts = { written: 0, spanMs: 0 }
+  /** The next sweep of covered forecast rows, and the first time it looks back to. */
+  private sweepTimer: NodeJS.Timeout | undefined
+  private sweptFrom = 0
   /** Device spans and latest readings, loaded at open (see duckdb-summaries.ts). */
   private summaries = new Summaries()
   private summaryTimer: NodeJS.Timeout | undefined
@@ -135,8 +150,9 @@ export class DuckdbStore implements Store {
      */
     private readonly predictionLane: WriteLane,
     /**
-     * The device and series summaries (`devices`, `latest_readings`) and retention's deletes: their upserts
-     * and deletes are DuckDB's slowest writes, and would otherwise hold up the readings behind them.
+     * The device and series summaries (`devices`, `latest_readings`), retention's deletes and the sweep of
+     * covered forecasts: their upserts and deletes are DuckDB's slowest writes, and would otherwise hold up
+     * the readings behind them.
      */
     private readonly summaryLane: WriteLane,
     private readonly readers: ConnectionPool,
@@ -198,7 +214,10 @@ export class DuckdbStore implements Store {
         store.summaryLane,
       )
       store.checkpointer = await Checkpointer.start(instance, path, logger)
-      if (path !== ':memory:') store.compactor.start()
+      if (path !== ':memory:') {
+        store.compactor.start()
+        store.scheduleSweep()
+      }
       return store
     } catch (error) {
       for (const connection of connections) connection.closeSync()
@@ -242,6 +261,38 @@ export class DuckdbStore implements Store {
     return this.compactor.compact(options)
   }
 
+  /**
+   * Deletes the forecast rows a later row wholly covers (duckdb-forecasts.ts), among those first timed at or
+   * after `since`: by default since the previous sweep (less an hour), or the last day for the first sweep
+   * after open. Runs by itself every 10 minutes on the summaries' lane, out of the forecasts' way.
+   */
+  async sweepForecasts(since?: TimeMs): Promise<number> {
+    this.assertOpen()
+    const started = Date.now()
+    since ??= this.sweptFrom === 0 ? started - SWEEP_FIRST_LOOKBACK_MS : this.sweptFrom - SWEEP_OVERLAP_MS
+    const deleted = await this.write(
+      'sweeping covered forecasts',
+      (c) => deleteCoveredForecasts(c, since as TimeMs),
+      this.summaryLane,
+    )
+    this.sweptFrom = started
+    if (deleted > 0) this.logger.debug('swept covered forecasts', { deleted, ms: Date.now() - started })
+    return deleted
+  }
+
+  private scheduleSweep(): void {
+    this.sweepTimer = setTimeout(() => {
+      this.sweepForecasts()
+        .catch((error: unknown) => {
+          if (!this.closed) this.logger.warn('could not sweep covered forecasts', { error: String(error) })
+        })
+        .finally(() => {
+          if (!this.closed) this.scheduleSweep()
+        })
+    }, SWEEP_EVERY_MS)
+    this.sweepTimer.unref()
+  }
+
   async ping(): Promise<void> {
     await this.read('ping', 'SELECT 1')
   }
@@ -278,6 +329,7 @@ export class DuckdbStore implements Store {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.summaryTimer)
+    clearTimeout(this.sweepTimer)
     await this.compactor.stop()
     await Promise.all([this.writer.idle(), this.predictionLane.idle(), this.summaryLane.idle()])
     await this.summaries.close(this.summaryLane.connection).catch((error: unknown) =>
@@ -305,7 +357,10 @@ export class DuckdbStore implements Store {
   }
 
   async readingsPage(query: SeriesPageQuery): Promise<Reading[]> {
-    return this.seriesPage(readingsTable, query)
+    const range = pageRange(query)
+    if (range === undefined) return []
+    // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
+    return this.reading('reading a page of readings', (c) => readSeriesPage(c, readingsTable, range))
   }
 
   async readingsGrid(query: SeriesPageQuery): Promise<SeriesGrid> {
@@ -376,7 +431,10 @@ export class DuckdbStore implements Store {
   }
 
   async predictionsPage(query: SeriesPageQuery): Promise<Prediction[]> {
-    return this.seriesPage(predictionsTable, query)
+    const range = pageRange(query)
+    if (range === undefined) return []
+    const { spanMs } = this.forecasts
+    return this.reading('reading a page of predictions', (c) => readPredictionsPage(c, range, spanMs))
   }
 
   async countPredictions(filter: { deviceId?: string } = {}): Promise<number> {
@@ -393,7 +451,7 @@ export class DuckdbStore implements Store {
     checkTime(time, 'time')
     return this.write(
       'deleting old predictions',
-      async (c) => (await c.run('DELETE FROM predictions WHERE time < $1', [ts(time)])).rowsChanged,
+      (c) => transaction(c, () => deleteForecastsBefore(c, time)),
       this.predictionLane,
     )
   }
@@ -892,23 +950,27 @@ export class DuckdbStore implements Store {
    * prepared statements.
    */
   private async prepareWriter(): Promise<void> {
-    const [readings, predictions] = await Promise.all([
+    const [readings, forecasts] = await Promise.all([
       this.write('preparing the readings writer', (c) => TableWriter.prepare(c, READINGS)),
       this.write(
         'preparing the predictions writer',
-        (c) => TableWriter.prepare(c, PREDICTIONS),
+        async (c) => {
+          this.forecasts = await loadForecastState(c)
+          return TableWriter.prepare(c, FORECASTS)
+        },
         this.predictionLane,
       ),
       this.write('preparing the summaries writer', (c) => Summaries.prepare(c), this.summaryLane),
     ])
-    this.tables = { readings, predictions }
+    this.tables = { readings, forecasts }
   }
 
-  private async seriesPage<T>(table: SeriesTable<T>, query: SeriesPageQuery): Promise<T[]> {
-    const range = pageRange(query)
-    if (range === undefined) return []
-    // One ordered query read from its vectors and cut at the page's last time (duckdb-series.ts).
-    return this.reading(`reading a page of ${table.table}`, (c) => readSeriesPage(c, table, range))
+  /** Writes predictions (unique on their key) as forecast rows, numbered in write order. */
+  private async writeForecasts(rows: readonly Prediction[]): Promise<void> {
+    const forecasts = forecastRows(rows, () => ++this.forecasts.written)
+    // Widened before the rows are visible, so that no page misses their first times.
+    for (const row of forecasts) this.forecasts.spanMs = Math.max(this.forecasts.spanMs, spanOf(row))
+    await this.tables.forecasts.write(forecasts)
   }
 
   private async models(name: string | undefined): Promise<ModelRecord[]> {
@@ -1149,19 +1211,6 @@ const READINGS: TableSpec<Reading> = {
     { name: 'source', type: 'varchar', value: (r) => r.source },
   ],
   key: ['device_id', 'measure', 'time'],
-}
-
-const PREDICTIONS: TableSpec<Prediction> = {
-  table: 'predictions',
-  columns: [
-    { name: 'time', type: 'timestamp', value: (r) => r.time },
-    { name: 'device_id', type: 'varchar', value: (r) => r.deviceId },
-    { name: 'measure_name', type: 'varchar', value: (r) => r.measureName },
-    { name: 'value', type: 'double', value: (r) => r.value },
-    { name: 'model_version', type: 'varchar', value: (r) => r.modelVersion },
-    { name: 'issued_at', type: 'timestamp', value: (r) => r.issuedAt },
-  ],
-  key: ['device_id', 'measure_name', 'time'],
 }
 
 function tsOrNull(time: TimeMs | undefined): DuckDBValue {
