@@ -64,7 +64,8 @@ const NUMBERED_SQL = `'^(.*~)([1-9][0-9]{0,8})$'`
 /**
  * `rows` (unique on device, name and time) as forecast rows: the predictions of one device, model version and
  * issue time whose names number consecutive horizons at evenly spaced times become one row; any other is a
- * row of its own. `next` numbers the rows in write order.
+ * row of its own. A prediction joins a row only where the row unfolds to its own name and time, so the
+ * grouping decides how many rows are written, never what they hold. `next` numbers the rows in write order.
  */
 export function forecastRows(rows: readonly Prediction[], next: () => number): ForecastRow[] {
   const out: ForecastRow[] = []
