@@ -148,22 +148,24 @@ export class TableWriter<T> {
     private readonly stage: { stage: string; upsert: string },
   ) {}
 
-  /** Creates the connection's staging table for the appender and prepares the text-bound statements. */
+  /**
+   * Prepares the text-bound statements and, for a table with a key, creates the connection's staging table
+   * for the appender's upserts.
+   */
   static async prepare<T>(c: DuckDBConnection, spec: TableSpec<T>): Promise<TableWriter<T>> {
+    const keyed = spec.key.length > 0
     const names = spec.columns.map((column) => column.name).join(', ')
     const sqlType = { timestamp: 'TIMESTAMP', double: 'DOUBLE', varchar: 'VARCHAR' } as const
     const stage = `${spec.table}_stage`
-    await c.run(
-      `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${spec.columns.map((column) => `${column.name} ${sqlType[column.type]}`).join(', ')})`,
-    )
-    // A table without a key has no conflict to resolve: its "upsert" is the insert.
-    const onConflict =
-      spec.key.length === 0
-        ? ''
-        : ` ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${spec.columns
-            .filter((column) => !spec.key.includes(column.name))
-            .map((column) => `${column.name} = excluded.${column.name}`)
-            .join(', ')}`
+    if (keyed) {
+      await c.run(
+        `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${spec.columns.map((column) => `${column.name} ${sqlType[column.type]}`).join(', ')})`,
+      )
+    }
+    const onConflict = `ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${spec.columns
+      .filter((column) => !spec.key.includes(column.name))
+      .map((column) => `${column.name} = excluded.${column.name}`)
+      .join(', ')}`
     const bound = async (strings: 'split' | 'json'): Promise<Bound> => {
       const texts = spec.columns
         .map((column, i) => {
@@ -178,11 +180,13 @@ export class TableWriter<T> {
         })
         .join(', ')
       const insert = `INSERT INTO ${spec.table} (${names}) SELECT ${texts}`
-      return { insert: await c.prepare(insert), upsert: await c.prepare(`${insert}${onConflict}`) }
+      const prepared = await c.prepare(insert)
+      // A table without a key is only appended to: it has no conflict to resolve.
+      return { insert: prepared, upsert: keyed ? await c.prepare(`${insert} ${onConflict}`) : prepared }
     }
     return new TableWriter(c, spec, await bound('split'), await bound('json'), {
       stage,
-      upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage}${onConflict}`,
+      upsert: `INSERT INTO ${spec.table} (${names}) SELECT * FROM ${stage} ${onConflict}`,
     })
   }
 

@@ -207,7 +207,11 @@ export function readPredictionsPage(
  */
 export async function deleteForecastsBefore(c: DuckDBConnection, time: number): Promise<number> {
   const cut: DuckDBValue[] = [ts(time)]
-  const counted = await c.runAndReadAll('SELECT count(*)::DOUBLE AS n FROM predictions WHERE time < $1', cut)
+  // Only rows first timed before the cut hold a value older than it (not the whole view: every row unfolded).
+  const counted = await c.runAndReadAll(
+    `SELECT count(*)::DOUBLE AS n FROM (${newest(unfolded(' WHERE first_time < $1'))}) WHERE time < $1`,
+    cut,
+  )
   await c.run('DELETE FROM forecasts WHERE first_time + to_milliseconds(step_ms * (n - 1)) < $1', cut)
   // What is left older than the cut straddles it (so steps > 0): drop its first k values.
   const k = 'CAST(ceil((epoch_ms($1) - epoch_ms(first_time)) / step_ms) AS BIGINT)'

@@ -269,10 +269,11 @@ export class DuckdbStore implements Store {
   async sweepForecasts(since?: TimeMs): Promise<number> {
     this.assertOpen()
     const started = Date.now()
-    since ??= this.sweptFrom === 0 ? started - SWEEP_FIRST_LOOKBACK_MS : this.sweptFrom - SWEEP_OVERLAP_MS
+    const from =
+      since ?? (this.sweptFrom === 0 ? started - SWEEP_FIRST_LOOKBACK_MS : this.sweptFrom - SWEEP_OVERLAP_MS)
     const deleted = await this.write(
       'sweeping covered forecasts',
-      (c) => deleteCoveredForecasts(c, since as TimeMs),
+      (c) => deleteCoveredForecasts(c, from),
       this.summaryLane,
     )
     this.sweptFrom = started
