@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { FsLake } from '../src/adapters/fs-lake/fs-lake.js'
 import { systemClock } from '../src/core/ports/clock.js'
 import { readingsFromVendor } from '../src/core/readings.js'
@@ -49,23 +49,28 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
 
   const rates = { api: [] as number[], bare: [] as number[], bronze: [] as number[], store: [] as number[] }
   const latencies = { api: [] as number[], bare: [] as number[] }
+  /** The planned load of PUTs on `app`, every answer a 201. */
+  const put = async (app: FastifyInstance, key?: string): Promise<LoadResult> => {
+    const result = await loadTest({
+      port: await listen(app),
+      method: 'PUT',
+      paths: ['/sensorsdata'],
+      bodies,
+      headers: key === undefined ? headers : { ...headers, 'x-api-key': key },
+      concurrency,
+      durationMs,
+      warmupMs,
+    })
+    ok(result, 201)
+    return result
+  }
   for (let i = 0; i < repeats; i++) {
     const bare = Fastify({ logger: false })
     bare.put('/sensorsdata', async (request, reply) =>
       reply.code(201).send({ stored: 6, body: request.body !== undefined }),
     )
     try {
-      const result = await loadTest({
-        port: await listen(bare),
-        method: 'PUT',
-        paths: ['/sensorsdata'],
-        bodies,
-        headers,
-        concurrency,
-        durationMs,
-        warmupMs,
-      })
-      ok(result, 201)
+      const result = await put(bare)
       rates.bare.push(result.rate)
       for (const ms of result.latenciesMs) latencies.bare.push(ms)
     } finally {
@@ -89,18 +94,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
       return reply.code(201).send({ stored: readings.length })
     })
     try {
-      const result = await loadTest({
-        port: await listen(durable),
-        method: 'PUT',
-        paths: ['/sensorsdata'],
-        bodies,
-        headers,
-        concurrency,
-        durationMs,
-        warmupMs,
-      })
-      ok(result, 201)
-      rates.bronze.push(result.rate)
+      rates.bronze.push((await put(durable)).rate)
     } finally {
       await durable.close()
       await bronze.close()
@@ -109,17 +103,7 @@ export async function run({ quick = false }: BenchOptions): Promise<BenchResult[
 
     const f = await openApiFixture({ server: { maxInFlight: 4096 } })
     try {
-      const result = await loadTest({
-        port: await listen(f.app),
-        method: 'PUT',
-        paths: ['/sensorsdata'],
-        bodies,
-        headers: { ...headers, 'x-api-key': f.key },
-        concurrency,
-        durationMs,
-        warmupMs,
-      })
-      ok(result, 201)
+      const result = await put(f.app, f.key)
       rates.api.push(result.rate)
       for (const ms of result.latenciesMs) latencies.api.push(ms)
     } finally {
