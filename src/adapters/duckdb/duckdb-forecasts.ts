@@ -69,24 +69,28 @@ const NUMBERED_SQL = `'^(.*~)([1-9][0-9]{0,8})$'`
  */
 export function forecastRows(rows: readonly Prediction[], next: () => number): ForecastRow[] {
   const out: ForecastRow[] = []
-  const groups = new Map<string, Array<{ h: number; row: Prediction }>>()
+  const groups = new Map<string, { prefix: string; members: Array<{ h: number; row: Prediction }> }>()
   for (const row of rows) {
     const match = NUMBERED.exec(row.measureName)
     if (match === null) {
       out.push(single(row, row.measureName, 0, next()))
       continue
     }
-    const key = `${row.deviceId}\u0000${match[1]}\u0000${row.modelVersion}\u0000${row.issuedAt}`
-    const group = groups.get(key) ?? []
-    if (group.length === 0) groups.set(key, group)
-    group.push({ h: Number(match[2]), row })
+    const prefix = match[1]!
+    const key = `${row.deviceId}\u0000${prefix}\u0000${row.modelVersion}\u0000${row.issuedAt}`
+    let group = groups.get(key)
+    if (group === undefined) {
+      group = { prefix, members: [] }
+      groups.set(key, group)
+    }
+    group.members.push({ h: Number(match[2]), row })
   }
-  for (const group of groups.values()) {
-    group.sort((a, b) => a.h - b.h)
+  for (const { prefix, members } of groups.values()) {
+    members.sort((a, b) => a.h - b.h)
     let run: ForecastRow | undefined
     let lastH = 0
     let lastTime = 0
-    for (const { h, row } of group) {
+    for (const { h, row } of members) {
       const step = row.time - lastTime
       if (
         run !== undefined &&
@@ -97,7 +101,7 @@ export function forecastRows(rows: readonly Prediction[], next: () => number): F
         run.stepMs = step
         run.values.push(row.value)
       } else {
-        run = single(row, NUMBERED.exec(row.measureName)![1]!, h, next())
+        run = single(row, prefix, h, next())
         out.push(run)
       }
       lastH = h
